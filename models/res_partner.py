@@ -1,0 +1,111 @@
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
+from odoo.fields import Domain
+
+CUSTOMER_STATUSES = [
+    ("new", "New"),
+    ("active", "Active"),
+    ("inactive", "Inactive"),
+    ("blocked", "Blocked"),
+]
+BILLING_TYPES = [("recurring", "Recurring payments"), ("prepaid", "Prepaid")]
+
+
+class ResPartner(models.Model):
+    _inherit = "res.partner"
+
+    customer_login = fields.Char(
+        string="Customer login",
+        copy=False,
+        index="btree_not_null",
+        tracking=True,
+        help="The customer's login, unique in the company (letter case ignored).",
+    )
+    customer_status = fields.Selection(
+        selection=CUSTOMER_STATUSES,
+        string="Customer status",
+        index=True,
+        tracking=True,
+        help="Set on ISP customers only: a contact without a status is not a customer "
+        "of the ISP. Customers created from Messages > Customers start as New.",
+    )
+    billing_type = fields.Selection(selection=BILLING_TYPES, tracking=True)
+    is_reseller = fields.Boolean(
+        string="Is a reseller",
+        help="A service provider or reseller that customers can belong to.",
+    )
+    reseller_id = fields.Many2one(
+        "res.partner",
+        string="Reseller",
+        domain=[("is_reseller", "=", True)],
+        index="btree_not_null",
+        tracking=True,
+        help="The service provider or reseller this customer belongs to.",
+    )
+    location_id = fields.Many2one(
+        "customer.location",
+        string="Location",
+        index="btree_not_null",
+        tracking=True,
+        groups="customer_messages.customer_messages_group_user",
+    )
+    customer_since = fields.Date(
+        string="Date added",
+        default=fields.Date.context_today,
+        help="When the customer was added; may be set when importing customers.",
+    )
+    service_ids = fields.One2many(
+        "customer.service",
+        "partner_id",
+        string="Services",
+        groups="customer_messages.customer_messages_group_user",
+    )
+    service_count = fields.Integer(
+        string="Services count",
+        compute="_compute_service_count",
+        groups="customer_messages.customer_messages_group_user",
+    )
+
+    _customer_login_company_uniq = models.UniqueIndex(
+        "(lower(customer_login), COALESCE(company_id, 0)) WHERE customer_login IS NOT NULL",
+        "This login is already used by another customer of the company.",
+    )
+
+    @api.depends("service_ids")
+    def _compute_service_count(self):
+        counts = dict(
+            self.env["customer.service"]._read_group(
+                [("partner_id", "in", self.ids)], ["partner_id"], ["__count"]
+            )
+        )
+        for partner in self:
+            partner.service_count = counts.get(partner, 0)
+
+    @api.constrains("location_id", "company_id")
+    def _check_location_company(self):
+        # Contacts shared between companies (no company) may use any location
+        # the user can see; a company's contact only its company's locations.
+        for partner in self.sudo():
+            # sudo: the location field is restricted to Messages users, while
+            # any user editing the contact's company must pass this check.
+            location = partner.location_id
+            if partner.company_id and location and location.company_id != partner.company_id:
+                raise ValidationError(
+                    self.env._(
+                        "The location %(location)s belongs to %(location_company)s, "
+                        "not to %(company)s like the customer %(customer)s.",
+                        location=location.display_name,
+                        location_company=location.company_id.display_name,
+                        company=partner.company_id.display_name,
+                        customer=partner.display_name,
+                    )
+                )
+
+    def action_view_services(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "customer_messages.customer_service_action"
+        )
+        action["domain"] = [("partner_id", "=", self.id)]
+        action["context"] = {"default_partner_id": self.id}
+        return action

@@ -1,0 +1,2 @@
+from . import test_customer_data
+from . import test_module
