@@ -65,7 +65,12 @@ def driver(log_path, odoo_args):
     shown = False
     with open(log_path, "w", encoding="utf-8") as log:
         proc = subprocess.Popen(
-            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+            command,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
         )
         for line in proc.stdout:
             log.write(line)
@@ -93,12 +98,15 @@ def main():
     odoo_args = args[args.index("--") + 1 :]
     returncode, counts = driver(log_path, odoo_args)
     if counts is None:
-        print(f"Odoo stopped (exit code {returncode}) before reporting its tests; log: {log_path}")
+        print(f"Odoo stopped (exit code {returncode}) before reporting its tests")
+        print(f"Its log: {log_path}")
         return 1
     failed = counts["failures"] + counts["errors"]
     passed = counts["run"] - failed - counts["skipped"]
     with open(log_path + ".json", "w", encoding="utf-8") as out:
-        json.dump(dict(counts, passed=passed, failed=failed, returncode=returncode), out)
+        json.dump(
+            dict(counts, passed=passed, failed=failed, returncode=returncode), out
+        )
     return 0
 
 

@@ -8,7 +8,9 @@ class CustomerLocation(models.Model):
     _check_company_auto = True
 
     name = fields.Char(required=True, translate=True)
-    code = fields.Char(help="Short code used by staff and imports, e.g. the town or POP code.")
+    code = fields.Char(
+        help="Short code used by staff and imports, e.g. the town or POP code."
+    )
     company_id = fields.Many2one(
         "res.company", required=True, index=True, default=lambda self: self.env.company
     )

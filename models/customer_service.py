@@ -19,7 +19,11 @@ class CustomerService(models.Model):
         "res.company", required=True, index=True, default=lambda self: self.env.company
     )
     tariff_id = fields.Many2one(
-        "customer.tariff", string="Tariff plan", required=True, index=True, check_company=True
+        "customer.tariff",
+        string="Tariff plan",
+        required=True,
+        index=True,
+        check_company=True,
     )
     service_type = fields.Selection(
         related="tariff_id.service_type", store=True, index=True, string="Service type"
@@ -47,4 +51,6 @@ class CustomerService(models.Model):
     @api.depends("tariff_id", "partner_id")
     def _compute_display_name(self):
         for service in self:
-            service.display_name = service.description or service.tariff_id.display_name or ""
+            service.display_name = (
+                service.description or service.tariff_id.display_name or ""
+            )

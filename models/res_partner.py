@@ -1,6 +1,5 @@
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
-from odoo.fields import Domain
 
 CUSTOMER_STATUSES = [
     ("new", "New"),
@@ -36,7 +35,6 @@ class ResPartner(models.Model):
     )
     reseller_id = fields.Many2one(
         "res.partner",
-        string="Reseller",
         domain=[("is_reseller", "=", True)],
         index="btree_not_null",
         tracking=True,
@@ -44,7 +42,6 @@ class ResPartner(models.Model):
     )
     location_id = fields.Many2one(
         "customer.location",
-        string="Location",
         index="btree_not_null",
         tracking=True,
         groups="customer_messages.customer_messages_group_user",
@@ -66,8 +63,15 @@ class ResPartner(models.Model):
         groups="customer_messages.customer_messages_group_user",
     )
 
+    customer_message_count = fields.Integer(
+        string="Messages count",
+        compute="_compute_customer_message_count",
+        groups="customer_messages.customer_messages_group_user",
+    )
+
     _customer_login_company_uniq = models.UniqueIndex(
-        "(lower(customer_login), COALESCE(company_id, 0)) WHERE customer_login IS NOT NULL",
+        "(lower(customer_login), COALESCE(company_id, 0)) "
+        "WHERE customer_login IS NOT NULL",
         "This login is already used by another customer of the company.",
     )
 
@@ -81,6 +85,31 @@ class ResPartner(models.Model):
         for partner in self:
             partner.service_count = counts.get(partner, 0)
 
+    def mail_allowed_qweb_expressions(self):
+        # Placeholders that staff who are not template editors may use in
+        # customer messages: the customer's own identification.
+        return (
+            *super().mail_allowed_qweb_expressions(),
+            "object.id",
+            "object.lang",
+            "object.customer_login",
+            "object.email",
+            "object.phone",
+            "object.commercial_partner_id.name",
+            "object.reseller_id.name",
+        )
+
+    def _compute_customer_message_count(self):
+        counts = dict(
+            self.env["customer.message.recipient"]._read_group(
+                [("partner_id", "in", self.ids), ("state", "!=", "removed")],
+                ["partner_id"],
+                ["__count"],
+            )
+        )
+        for partner in self:
+            partner.customer_message_count = counts.get(partner, 0)
+
     @api.constrains("location_id", "company_id")
     def _check_location_company(self):
         # Contacts shared between companies (no company) may use any location
@@ -89,7 +118,11 @@ class ResPartner(models.Model):
             # sudo: the location field is restricted to Messages users, while
             # any user editing the contact's company must pass this check.
             location = partner.location_id
-            if partner.company_id and location and location.company_id != partner.company_id:
+            if (
+                partner.company_id
+                and location
+                and location.company_id != partner.company_id
+            ):
                 raise ValidationError(
                     self.env._(
                         "The location %(location)s belongs to %(location_company)s, "
@@ -100,6 +133,14 @@ class ResPartner(models.Model):
                         customer=partner.display_name,
                     )
                 )
+
+    def action_view_customer_messages(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "customer_messages.customer_message_recipient_action"
+        )
+        action["domain"] = [("partner_id", "=", self.id)]
+        return action
 
     def action_view_services(self):
         self.ensure_one()

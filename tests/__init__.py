@@ -1,2 +1,3 @@
 from . import test_customer_data
 from . import test_module
+from . import test_sending

@@ -1,5 +1,17 @@
+import email
+import email.policy
+import io
+import socket
+from unittest.mock import patch
+
+from aiosmtpd.controller import Controller
+from PyPDF2 import PdfReader
+
 from odoo.tests import new_test_user
+from odoo.tools import config
 from odoo.tests.common import TransactionCase
+
+from odoo.addons.base.models.ir_mail_server import IrMail_Server
 
 
 class CustomerMessagesCommon(TransactionCase):
@@ -16,7 +28,8 @@ class CustomerMessagesCommon(TransactionCase):
         cls.user_messages = new_test_user(
             cls.env,
             login="cm_user",
-            groups="base.group_user,customer_messages.customer_messages_group_user",
+            groups="base.group_user,customer_messages.customer_messages_group_user,"
+            "account.group_account_invoice",
             name="Messages User",
             email="cm.user@example.com",
         )
@@ -51,6 +64,100 @@ class CustomerMessagesCommon(TransactionCase):
             {"name": name, "customer_status": "active", **values}
         )
         cls.env["customer.service"].create(
-            [{"partner_id": customer.id, "tariff_id": tariff.id, "status": "active"} for tariff in tariffs]
+            [
+                {"partner_id": customer.id, "tariff_id": tariff.id, "status": "active"}
+                for tariff in tariffs
+            ]
         )
         return customer
+
+
+class RecordingHandler:
+    """aiosmtpd handler keeping every message received; refuses the
+    addresses listed in ``refused`` at RCPT time, as a real server does."""
+
+    def __init__(self):
+        self.messages = []
+        self.refused = set()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.lower() in self.refused:
+            return "550 5.1.1 <%s>: Recipient address rejected: mailbox unavailable" % address
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(
+            {
+                "mail_from": envelope.mail_from,
+                "rcpt_tos": list(envelope.rcpt_tos),
+                "message": email.message_from_bytes(envelope.content, policy=email.policy.default),
+            }
+        )
+        return "250 Message accepted for delivery"
+
+
+class SMTPServerCase(CustomerMessagesCommon):
+    """A real SMTP server on 127.0.0.1 that Odoo's queue delivers to."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            cls.smtp_port = sock.getsockname()[1]
+        cls.smtp_handler = RecordingHandler()
+        cls.smtp_controller = Controller(cls.smtp_handler, hostname="127.0.0.1", port=cls.smtp_port)
+        cls.smtp_controller.start()
+        cls.addClassCleanup(cls.smtp_controller.stop)
+        cls.env["ir.mail_server"].search([]).active = False
+        cls.mail_server = cls.env["ir.mail_server"].create(
+            {
+                "name": "Test SMTP on 127.0.0.1",
+                "smtp_host": "127.0.0.1",
+                "smtp_port": cls.smtp_port,
+                "smtp_encryption": "none",
+            }
+        )
+        cls.env.company.email = "isp@example.com"
+        params = cls.env["ir.config_parameter"].sudo()
+        params.set_param("report.print_delay", "0")
+        # wkhtmltopdf loads the report's assets from this test server
+        params.set_param("report.url", f"http://127.0.0.1:{config['http_port']}")
+
+    def setUp(self):
+        super().setUp()
+        # Odoo sends no email in tests unless told to: these tests are about
+        # what really reaches the SMTP server.
+        self.startPatcher(patch.object(IrMail_Server, "_disable_send", return_value=False))
+        self.smtp_handler.messages.clear()
+        self.smtp_handler.refused.clear()
+
+    def received(self, address=None):
+        """The messages the server received (for one address)."""
+        return [
+            item["message"]
+            for item in self.smtp_handler.messages
+            if address is None or address.lower() in [rcpt.lower() for rcpt in item["rcpt_tos"]]
+        ]
+
+    @staticmethod
+    def html_body(message):
+        part = message.get_body(preferencelist=("html", "plain"))
+        return part.get_content() if part else ""
+
+    @staticmethod
+    def pdf_attachments(message):
+        """{filename: bytes} of the PDF attachments, each checked to be a PDF.
+
+        wkhtmltopdf draws the text of Odoo's reports as outlines, so the PDFs
+        have no extractable text: tests compare them byte for byte with the
+        documents' own rendered PDFs instead."""
+        result = {}
+        for part in message.iter_attachments():
+            if part.get_content_type() == "application/pdf":
+                content = part.get_content()
+                assert content[:5] == b"%PDF-", f"{part.get_filename()} is not a PDF"
+                assert len(PdfReader(io.BytesIO(content)).pages) >= 1
+                result[part.get_filename()] = content
+        return result

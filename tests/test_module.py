@@ -7,14 +7,22 @@ from .common import CustomerMessagesCommon
 class TestModule(CustomerMessagesCommon):
     def test_groups(self):
         user_group = self.env.ref("customer_messages.customer_messages_group_user")
-        manager_group = self.env.ref("customer_messages.customer_messages_group_manager")
+        manager_group = self.env.ref(
+            "customer_messages.customer_messages_group_manager"
+        )
         self.assertEqual(user_group.full_name, "Messages / User")
         self.assertEqual(manager_group.full_name, "Messages / Manager")
         self.assertIn(user_group, manager_group.all_implied_ids)
-        self.assertTrue(self.user_manager.has_group("customer_messages.customer_messages_group_user"))
+        self.assertTrue(
+            self.user_manager.has_group(
+                "customer_messages.customer_messages_group_user"
+            )
+        )
         self.assertIn(self.env.ref("base.user_admin"), manager_group.all_user_ids)
         self.assertFalse(
-            self.user_internal.has_group("customer_messages.customer_messages_group_user")
+            self.user_internal.has_group(
+                "customer_messages.customer_messages_group_user"
+            )
         )
 
     def _visible_menus(self, user):
@@ -22,7 +30,9 @@ class TestModule(CustomerMessagesCommon):
 
     def test_menus(self):
         root = self.env.ref("customer_messages.customer_messages_menu_root")
-        configuration = self.env.ref("customer_messages.customer_messages_menu_configuration")
+        configuration = self.env.ref(
+            "customer_messages.customer_messages_menu_configuration"
+        )
         customers = self.env.ref("customer_messages.res_partner_menu_customers")
         self.assertEqual(root.name, "Messages")
         self.assertTrue(root.web_icon)
@@ -38,10 +48,14 @@ class TestModule(CustomerMessagesCommon):
         internal_menus = self._visible_menus(self.user_internal)
         self.assertNotIn(root.id, internal_menus)
         # the web client builds its menu tree from load_menus: no trace of ours
-        tree = self.env["ir.ui.menu"].with_user(self.user_internal).load_menus(debug=False)
+        tree = (
+            self.env["ir.ui.menu"].with_user(self.user_internal).load_menus(debug=False)
+        )
         self.assertNotIn(root.id, tree["root"]["children"])
         self.assertFalse({root.id, customers.id, configuration.id} & set(tree))
-        tree = self.env["ir.ui.menu"].with_user(self.user_messages).load_menus(debug=False)
+        tree = (
+            self.env["ir.ui.menu"].with_user(self.user_messages).load_menus(debug=False)
+        )
         self.assertIn(root.id, tree["root"]["children"])
         self.assertIn(customers.id, tree)
 

@@ -1,0 +1,223 @@
+from markupsafe import Markup
+
+from odoo import api, fields, models
+from odoo.tools import formataddr
+
+from .customer_message import EMAIL_CHANNELS, PORTAL_CHANNELS
+
+RECIPIENT_STATES = [
+    ("new", "New"),
+    ("processing", "Processing"),
+    ("sent", "Sent"),
+    ("cancelled", "Cancelled"),
+    ("error", "Sent with error"),
+    ("removed", "Removed"),
+]
+
+
+class CustomerMessageRecipient(models.Model):
+    """One customer of a message, with what was delivered and its status.
+
+    The status follows Odoo's queues: the mail.mail or sms.sms of the line
+    write it back when they are sent or fail, in the queue's own transaction.
+    """
+
+    _name = "customer.message.recipient"
+    _description = "Customer Message Recipient"
+    _order = "id desc"
+    _rec_name = "partner_id"
+
+    message_id = fields.Many2one(
+        "customer.message", string="Message", required=True, index=True, ondelete="cascade"
+    )
+    partner_id = fields.Many2one(
+        "res.partner", string="Customer", required=True, index=True, ondelete="cascade"
+    )
+    customer_ref = fields.Integer(string="Customer ID", related="partner_id.id")
+    company_id = fields.Many2one(related="message_id.company_id", store=True, index=True)
+    channel = fields.Selection(related="message_id.channel", store=True)
+    origin = fields.Selection(related="message_id.origin", store=True, string="Type")
+    message_date = fields.Datetime(related="message_id.date", store=True, string="Date", index=True)
+    email = fields.Char(help="The address the email was sent to.")
+    phone = fields.Char(help="The number the SMS was sent to.")
+    subject = fields.Char(help="The subject as rendered for this customer.")
+    body_html = fields.Html(string="Body", sanitize="email_outgoing", help="The message as rendered for this customer.")
+    sms_body = fields.Text(string="SMS text")
+    state = fields.Selection(selection=RECIPIENT_STATES, default="new", required=True, index=True)
+    failure_reason = fields.Text()
+    sent_date = fields.Datetime(string="Sent on")
+    done_date = fields.Datetime(string="Done on")
+    read_date = fields.Datetime(string="Read on", help="When the customer opened it in the portal.")
+    attachment_ids = fields.Many2many(
+        "ir.attachment",
+        "customer_message_recipient_ir_attachment_rel",
+        "recipient_id",
+        "attachment_id",
+        string="Documents",
+        # invoices' legal PDFs are attachments of a binary field (res_field)
+        context={"skip_res_field_check": True},
+        help="The PDFs of this customer's own documents.",
+    )
+    mail_mail_id = fields.Many2one("mail.mail", string="Queued email", index="btree_not_null", ondelete="set null")
+    sms_id = fields.Many2one("sms.sms", string="SMS", index="btree_not_null", ondelete="set null")
+    mail_message_id = fields.Many2one(
+        "mail.message", string="Portal message", index="btree_not_null", ondelete="set null"
+    )
+
+    _message_partner_uniq = models.UniqueIndex(
+        "(message_id, partner_id)", "A customer receives a message once."
+    )
+
+    @api.depends("partner_id", "message_id")
+    def _compute_display_name(self):
+        for recipient in self:
+            recipient.display_name = f"{recipient.message_id.subject} - {recipient.partner_id.display_name}"
+
+    # ------------------------------------------------------------------
+    # DELIVERY
+    # ------------------------------------------------------------------
+
+    def _deliver(self):
+        """Deliver to these pending recipients (of one message or more)."""
+        for message, recipients in self.grouped("message_id").items():
+            new = recipients.filtered(lambda r: r.state == "new")
+            if new:
+                new._prepare_content(message)
+            if message.channel in PORTAL_CHANNELS:
+                recipients.filtered(lambda r: not r.mail_message_id)._publish_in_portal()
+            if message.channel in EMAIL_CHANNELS:
+                recipients.filtered(lambda r: not r.mail_mail_id)._create_emails()
+                recipients._send_emails()
+            elif message.channel == "sms":
+                recipients.filtered(lambda r: not r.sms_id)._create_sms()
+                recipients._send_sms()
+
+    def _prepare_content(self, message):
+        """Render the content and the documents of each recipient, once."""
+        partners = self.partner_id
+        rendered = message._render_for_partners(partners)
+        documents = message._get_document_attachments(message._get_documents(partners))
+        for recipient in self:
+            content = rendered[recipient.partner_id.id]
+            recipient.write(
+                {
+                    "state": "processing",
+                    "subject": content["subject"],
+                    "body_html": content["body_html"],
+                    "sms_body": content["sms_body"],
+                    "attachment_ids": [fields.Command.set(documents[recipient.partner_id].ids)],
+                }
+            )
+
+    def _publish_in_portal(self):
+        """Make the message visible in the customer portal and log it in the
+        customers' chatter."""
+        if not self:
+            return
+        message = self.message_id
+        bodies = {
+            recipient.partner_id.id: Markup("<p>%s</p>")
+            % self.env._("Message “%(subject)s” published in the customer portal.", subject=recipient.subject)
+            for recipient in self
+        }
+        partners = self.partner_id.with_context(mail_create_nosubscribe=True)
+        logged = partners._message_log_batch(bodies=bodies, author_id=message.author_id.partner_id.id)
+        by_partner = {log.res_id: log for log in logged}
+        now = fields.Datetime.now()
+        for recipient in self:
+            values = {"mail_message_id": by_partner[recipient.partner_id.id].id}
+            if message.channel == "portal":
+                values.update(state="sent", sent_date=now, done_date=now)
+            recipient.write(values)
+
+    def _create_emails(self):
+        """One mail.mail per recipient (one status each), in one batch."""
+        if not self:
+            return
+        message = self.message_id
+        email_from = message._get_email_from()
+        vals_list = []
+        for recipient in self:
+            vals_list.append(recipient._prepare_mail_values(message, email_from))
+        mails = self.env["mail.mail"].sudo().create(vals_list)  # sudo: queue records, read by admins only
+        for recipient, mail in zip(self, mails, strict=True):
+            recipient.mail_mail_id = mail.id
+
+    def _prepare_mail_values(self, message, email_from):
+        self.ensure_one()
+        body = self.body_html or ""
+        if message.channel == "portal_email":
+            body = self._hook_portal_email_body(body)
+        return {
+            "subject": self.subject,
+            "body_html": body,
+            "email_from": email_from,
+            "email_to": formataddr((self.partner_id.name or "", self.email)),
+            "author_id": message.author_id.partner_id.id,
+            "model": "res.partner",
+            "res_id": self.partner_id.id,
+            "message_type": "email_outgoing",
+            "auto_delete": True,
+            "attachment_ids": [fields.Command.set((message.attachment_ids | self.attachment_ids).ids)],
+            "customer_message_recipient_id": self.id,
+            "state": "outgoing",
+        }
+
+    def _hook_portal_email_body(self, body):
+        """Extension point: the body of the email of the Customer portal &
+        Email channel (the portal module adds the link to the message)."""
+        return body
+
+    def _send_emails(self):
+        """Send the queued emails of these recipients now, over one SMTP
+        connection per mail server; their statuses come back through
+        mail.mail._postprocess_sent_message."""
+        mails = self.mail_mail_id.filtered(lambda mail: mail.state == "outgoing")
+        if mails:
+            mails.sudo().send(auto_commit=self.env["customer.message"]._auto_commit())
+
+    def _create_sms(self):
+        if not self:
+            return
+        sms_list = (
+            self.env["sms.sms"]
+            .sudo()  # sudo: queue records
+            .create(
+                [
+                    {
+                        "partner_id": recipient.partner_id.id,
+                        "number": recipient.partner_id._phone_format(
+                            number=recipient.phone, country=recipient.partner_id.country_id
+                        )
+                        or recipient.phone,
+                        "body": recipient.sms_body or recipient.subject,
+                        "state": "outgoing",
+                        "customer_message_recipient_id": recipient.id,
+                    }
+                    for recipient in self
+                ]
+            )
+        )
+        for recipient, sms in zip(self, sms_list, strict=True):
+            recipient.sms_id = sms.id
+
+    def _send_sms(self):
+        sms = self.sms_id.filtered(lambda s: s.state == "outgoing")
+        if sms:
+            sms.sudo().send(unlink_failed=False, unlink_sent=False)
+
+    def _action_cancel(self, reason):
+        now = fields.Datetime.now()
+        queued_mails = self.mail_mail_id.filtered(lambda mail: mail.state in ("outgoing", "exception"))
+        queued_mails.sudo().write({"state": "cancel"})
+        queued_sms = self.sms_id.filtered(lambda sms: sms.state == "outgoing")
+        queued_sms.sudo().action_set_canceled()
+        self.write({"state": "cancelled", "failure_reason": reason, "done_date": now})
+
+    def _set_delivery_result(self, failure_reason=None):
+        """Write back what the queue did: sent, or failed with the reason."""
+        now = fields.Datetime.now()
+        if failure_reason:
+            self.write({"state": "error", "failure_reason": failure_reason, "done_date": now})
+        else:
+            self.write({"state": "sent", "sent_date": now, "done_date": now, "failure_reason": False})

@@ -1,0 +1,418 @@
+from datetime import date
+
+from odoo import Command
+from odoo.exceptions import AccessError, UserError
+from odoo.tests import Form, HttpCase, tagged
+from odoo.tools import mute_logger
+
+from .common import SMTPServerCase
+
+
+class SendingCase(HttpCase, SMTPServerCase):
+    """HttpCase: wkhtmltopdf fetches the reports' assets from the test server,
+    which must share the test's transaction."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.template = cls.env["mail.template"].create(
+            {
+                "name": "Service notice",
+                "model_id": cls.env["ir.model"]._get_id("res.partner"),
+                "subject": "Notice for {{ object.name }}",
+                "body_html": "<p>Dear <t t-out='object.name'/>, your login is "
+                "<t t-out='object.customer_login'/>.</p>",
+                "lang": "{{ object.lang }}",
+            }
+        )
+        cls.alice = cls._create_customer(
+            "Alice Person",
+            tariffs=cls.tariff_fiber,
+            customer_login="alice",
+            email="alice@example.com",
+            location_id=cls.location_north.id,
+        )
+        cls.bob = cls._create_customer(
+            "Bob Company",
+            tariffs=cls.tariff_dsl,
+            customer_login="bob",
+            email="bob@example.com",
+            is_company=True,
+            location_id=cls.location_south.id,
+        )
+
+    @classmethod
+    def _create_invoice(cls, partner, amount, post=True, invoice_date=None):
+        move = cls.env["account.move"].create(
+            {
+                "move_type": "out_invoice",
+                "partner_id": partner.id,
+                "invoice_date": invoice_date or date.today(),
+                "invoice_line_ids": [
+                    Command.create({"name": "Internet subscription", "quantity": 1, "price_unit": amount})
+                ],
+            }
+        )
+        if post:
+            move.action_post()
+        return move
+
+    @classmethod
+    def _pay(cls, invoice):
+        wizard = (
+            cls.env["account.payment.register"]
+            .with_context(active_model="account.move", active_ids=invoice.ids)
+            .create({})
+        )
+        return wizard._create_payments()
+
+    def _compose(self, user=None, **values):
+        composer = self.env["customer.message.composer"]
+        if user:
+            composer = composer.with_user(user)
+        form = Form(composer)
+        for name, value in values.items():
+            setattr(form, name, value)
+        return form.save()
+
+
+@tagged("customer_messages", "post_install", "-at_install")
+class TestSingleSend(SendingCase):
+    def test_single_send_with_documents(self):
+        invoice_paid = self._create_invoice(self.alice, 100.0)
+        payment = self._pay(invoice_paid)
+        invoice_open = self._create_invoice(self.alice, 55.0)
+        draft = self._create_invoice(self.alice, 42.0, post=False)
+        other_invoice = self._create_invoice(self.bob, 77.0)
+
+        composer = self._compose(
+            user=self.user_messages,
+            mode="single",
+            partner_id=self.alice,
+            template_id=self.template,
+            channel="email",
+        )
+        composer.invoice_ids = invoice_open | draft
+        composer.payment_ids = payment
+        self.assertEqual(composer.recipient_count, 1)
+        self.assertEqual(composer.preview_subject, "Notice for Alice Person")
+        self.assertIn("your login is alice", composer.preview_body)
+        self.assertIn(invoice_open.name, composer.preview_documents)
+
+        composer.action_confirm()
+        self.assertEqual(composer.step, "confirm")
+        action = composer.action_send()
+        message = self.env["customer.message"].browse(action["res_id"])
+
+        received = self.received("alice@example.com")
+        self.assertEqual(len(received), 1)
+        self.assertEqual(len(self.smtp_handler.messages), 1, "only Alice receives it")
+        email = received[0]
+        self.assertEqual(email["Subject"], "Notice for Alice Person")
+        self.assertIn("your login is alice", self.html_body(email))
+        pdfs = self.pdf_attachments(email)
+        recipient = message.recipient_ids
+        proforma = recipient.attachment_ids.filtered(lambda a: a.res_model == "customer.message")
+        receipt = recipient.attachment_ids.filtered(lambda a: a.res_model == "account.payment")
+        self.assertEqual(
+            pdfs,
+            {
+                invoice_open.invoice_pdf_report_id.name: invoice_open.invoice_pdf_report_id.raw,
+                receipt.name: receipt.raw,
+                proforma.name: proforma.raw,
+            },
+            "the open invoice, the receipt of the payment and the pro-forma of the draft",
+        )
+        self.assertEqual(
+            invoice_open.invoice_pdf_report_id.name, invoice_open.name.replace("/", "_") + ".pdf"
+        )
+        self.assertEqual(receipt.res_id, payment.id)
+        self.assertIn(payment.name.replace("/", "_"), receipt.name)
+        self.assertIn(f"Pro-forma invoice {draft.id}", proforma.name)
+        self.assertNotIn(other_invoice.name.replace("/", "_") + ".pdf", pdfs)
+        self.assertFalse(other_invoice.invoice_pdf_report_id, "nobody else's document was rendered")
+        self.assertFalse(invoice_paid.invoice_pdf_report_id)
+
+        self.assertEqual(message.state, "sent")
+        self.assertEqual(message.author_id, self.user_messages)
+        self.assertEqual(recipient.state, "sent")
+        self.assertTrue(recipient.sent_date)
+        self.assertEqual(recipient.subject, "Notice for Alice Person")
+        self.assertEqual(len(recipient.attachment_ids), 3)
+        self.assertFalse(recipient.mail_mail_id.exists(), "sent emails are deleted by Odoo's queue")
+        self.assertEqual(message.recipient_filter, f"Customer ID {self.alice.id} (Alice Person)")
+
+    def test_invoice_pdf_rendered_once(self):
+        invoice = self._create_invoice(self.alice, 10.0)
+        self.assertFalse(invoice.invoice_pdf_report_id)
+        values = {"subject": "Your invoice", "body_html": "<p>Here it is</p>", "channel": "email"}
+        self.env["customer.message"]._send_to_customers(invoice, values)
+        attachment = invoice.invoice_pdf_report_id
+        self.assertTrue(attachment, "the posted invoice keeps its PDF, as when Odoo sends it")
+        self.env["customer.message"]._send_to_customers(invoice, values)
+        self.assertEqual(invoice.invoice_pdf_report_id, attachment, "the kept PDF is reused")
+        self.assertEqual(len(self.received("alice@example.com")), 2)
+        for email in self.received("alice@example.com"):
+            self.assertEqual(list(self.pdf_attachments(email)), [attachment.name])
+
+    def test_send_test(self):
+        composer = self._compose(
+            mode="single", partner_id=self.alice, template_id=self.template, channel="portal_email"
+        )
+        composer.test_partner_id = self.bob
+        composer.test_email = "staff@example.com"
+        composer.action_send_test()
+        self.assertEqual(len(self.smtp_handler.messages), 1)
+        (email,) = self.received("staff@example.com")
+        self.assertEqual(email["Subject"], "Notice for Bob Company")
+        self.assertFalse(self.received("bob@example.com"))
+        message = self.env["customer.message"].search([("origin", "=", "test")])
+        self.assertEqual(len(message), 1)
+        self.assertTrue(message.is_test)
+        self.assertEqual(message.recipient_ids.email, "staff@example.com")
+        self.assertEqual(message.state, "sent")
+
+    def test_exclusions(self):
+        nomail = self._create_customer("No Mail", customer_login="nomail")
+        invalid = self._create_customer("Bad Mail", customer_login="bad", email="not-an-address")
+        banned = self._create_customer("Banned", customer_login="banned", email="banned@example.com")
+        self.env["mail.blacklist"].create({"email": "banned@example.com"})
+        composer = self._compose(mode="mass", channel="email", subject="Hello", location_ids=self.location_north)
+        composer.partner_ids = self.alice | nomail | invalid | banned
+        composer.location_ids = False
+        self.assertEqual(composer.recipient_count, 1)
+        self.assertEqual(composer.excluded_count, 3)
+        for name in ("No Mail", "Bad Mail", "Banned", "no email address", "blacklisted"):
+            self.assertIn(name, composer.exclusion_summary)
+        composer.action_confirm()
+        message = self.env["customer.message"].browse(composer.action_send()["res_id"])
+        self.assertEqual(len(self.smtp_handler.messages), 1)
+        self.assertEqual(message.recipient_count, 4)
+        self.assertEqual(message.cancelled_count, 3)
+        excluded = message.recipient_ids.filtered(lambda r: r.partner_id == banned)
+        self.assertEqual(excluded.state, "cancelled")
+        self.assertIn("blacklisted", excluded.failure_reason)
+        self.assertEqual(message.state, "sent")
+
+    def test_portal_channel(self):
+        portal_user = new_portal_user = self.env["res.users"].create(
+            {
+                "name": "Alice Portal",
+                "login": "alice_portal",
+                "partner_id": self.alice.id,
+                "group_ids": [Command.set(self.env.ref("base.group_portal").ids)],
+            }
+        )
+        self.assertTrue(new_portal_user.share)
+        self.smtp_handler.messages.clear()  # the portal invitation
+        composer = self._compose(mode="mass", channel="portal", subject="Maintenance tonight")
+        composer.partner_ids = self.alice | self.bob
+        self.assertEqual(composer.recipient_count, 1, "Bob has no portal access")
+        self.assertIn("no customer portal access", composer.exclusion_summary)
+        composer.action_confirm()
+        message = self.env["customer.message"].browse(composer.action_send()["res_id"])
+        self.assertFalse(self.smtp_handler.messages, "the portal channel sends no email")
+        line = message.recipient_ids.filtered(lambda r: r.partner_id == self.alice)
+        self.assertEqual(line.state, "sent")
+        self.assertIn("Maintenance tonight", line.mail_message_id.body)
+        self.assertEqual(line.mail_message_id.res_id, self.alice.id)
+        self.assertEqual(portal_user.partner_id, self.alice)
+
+    def test_template_editing_refused(self):
+        composer = self._compose(user=self.user_messages, mode="single", partner_id=self.alice, subject="Hi")
+        self.assertFalse(composer.can_edit_templates)
+        with self.assertRaises(AccessError):
+            composer.action_save_as_template()
+        with self.assertRaises(AccessError):
+            self.env["mail.template"].with_user(self.user_messages).create(
+                {
+                    "name": "Mine",
+                    "model_id": self.env["ir.model"]._get_id("res.partner"),
+                    "subject": "{{ object.sudo().name }}",
+                }
+            )
+        # dynamic code beyond plain placeholders is for template editors only
+        with self.assertRaises(AccessError):
+            self.env["customer.message"].with_user(self.user_messages)._send_to_customers(
+                self.alice, {"subject": "{{ object.sudo().write({'name': 'x'}) }}", "channel": "email"}
+            )
+        # plain placeholders of the customer are fine
+        self.env["customer.message"].with_user(self.user_messages)._send_to_customers(
+            self.alice, {"subject": "Login {{ object.customer_login }}", "channel": "email"}
+        )
+        self.assertEqual(self.received("alice@example.com")[-1]["Subject"], "Login alice")
+        # a template editor saves the content as a new template
+        self.user_manager.group_ids |= self.env.ref("mail.group_mail_template_editor")
+        composer = self._compose(user=self.user_manager, mode="single", partner_id=self.alice)
+        composer.subject = "Welcome {{ object.name }}"
+        composer.body_html = "<p>Welcome aboard</p>"
+        composer.action_save_as_template()
+        self.assertEqual(composer.template_id.subject, "Welcome {{ object.name }}")
+        self.assertEqual(composer.template_id.model, "res.partner")
+
+    def test_bad_input(self):
+        composer = self.env["customer.message.composer"].create({"mode": "single"})
+        with self.assertRaises(UserError):
+            composer.action_confirm()
+        composer.partner_id = self.alice
+        with self.assertRaises(UserError):
+            composer.action_confirm()  # no subject
+        composer.subject = "Hi"
+        composer.test_email = "nope"
+        composer.test_partner_id = self.alice
+        with self.assertRaises(UserError):
+            composer.action_send_test()
+        self.assertFalse(self.env["customer.message"].search([]))
+
+
+@tagged("customer_messages", "post_install", "-at_install")
+class TestMassSend(SendingCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.crowd = cls.env["res.partner"].create(
+            [
+                {
+                    "name": f"Customer {index:03d}",
+                    "customer_login": f"crowd{index:03d}",
+                    "customer_status": "active",
+                    "billing_type": "prepaid" if index % 2 else "recurring",
+                    "email": f"customer{index:03d}@example.com",
+                    "location_id": cls.location_south.id,
+                }
+                for index in range(200)
+            ]
+        )
+        cls.with_invoice = cls.crowd[:3]
+        cls.invoices = cls.env["account.move"]
+        for customer in cls.with_invoice:
+            cls.invoices |= cls._create_invoice(customer, 30.0, invoice_date=date(2026, 1, 5))
+            cls.invoices |= cls._create_invoice(customer, 31.0, invoice_date=date(2026, 2, 5))
+
+    def _mass_compose(self):
+        composer = self._compose(
+            user=self.user_messages,
+            mode="mass",
+            channel="email",
+            template_id=self.template,
+            invoice_policy="last",
+        )
+        composer.location_ids = self.location_south
+        self.assertEqual(composer.recipient_count, 201, "Bob and the 200")
+        composer.action_confirm()
+        return self.env["customer.message"].browse(composer.action_send()["res_id"])
+
+    def test_mass_send_by_cron(self):
+        message = self._mass_compose()
+        self.assertEqual(message.state, "new", "large sends wait for the cron")
+        self.assertFalse(self.smtp_handler.messages)
+        self.assertEqual(message.recipient_filter, "Locations: South Town")
+
+        self.env["ir.config_parameter"].sudo().set_param("customer_messages.batch_size", "80")
+        self.env["customer.message"]._cron_process()
+
+        self.assertEqual(len(self.smtp_handler.messages), 201)
+        for customer in self.crowd | self.bob:
+            (email,) = self.received(customer.email)
+            self.assertEqual(email["Subject"], f"Notice for {customer.name}")
+            self.assertIn(f"your login is {customer.customer_login}", self.html_body(email))
+            pdfs = self.pdf_attachments(email)
+            if customer in self.with_invoice:
+                last = self.invoices.filtered(
+                    lambda m, c=customer: m.partner_id == c and m.amount_total == 31.0
+                )
+                pdf = last.invoice_pdf_report_id
+                self.assertEqual(pdfs, {pdf.name: pdf.raw}, "the last invoice of that customer")
+            else:
+                self.assertFalse(pdfs)
+        self.assertEqual(message.state, "sent")
+        self.assertEqual(message.sent_count, 201)
+        self.assertEqual(message.failed_count, 0)
+
+        # a second run sends nobody anything again
+        self.env["customer.message"]._cron_process()
+        self.assertEqual(len(self.smtp_handler.messages), 201)
+
+    def test_refused_then_retry(self):
+        refused = self.crowd[10] | self.crowd[20]
+        self.smtp_handler.refused = {email.lower() for email in refused.mapped("email")}
+        message = self._mass_compose()
+        with mute_logger("odoo.addons.mail.models.mail_mail"):
+            self.env["customer.message"]._cron_process()
+        self.assertEqual(len(self.smtp_handler.messages), 199)
+        self.assertEqual(message.state, "error")
+        self.assertEqual(message.failed_count, 2)
+        failed = message.recipient_ids.filtered(lambda r: r.state == "error")
+        self.assertEqual(failed.partner_id, refused)
+        for line in failed:
+            self.assertIn("550", line.failure_reason)
+
+        self.smtp_handler.messages.clear()
+        self.smtp_handler.refused.clear()
+        message.action_retry_failed()
+        self.env["customer.message"]._cron_process()
+        self.assertEqual(
+            sorted(rcpt for item in self.smtp_handler.messages for rcpt in item["rcpt_tos"]),
+            sorted(refused.mapped("email")),
+            "only the failed recipients get it again",
+        )
+        self.assertEqual(message.state, "sent")
+        self.assertEqual(message.failed_count, 0)
+
+    def test_cancel(self):
+        message = self._mass_compose()
+        message.action_cancel()
+        self.assertEqual(message.state, "cancelled")
+        self.assertEqual(message.cancelled_count, 201)
+        self.env["customer.message"]._cron_process()
+        self.assertFalse(self.smtp_handler.messages)
+        with self.assertRaises(UserError):
+            message.action_cancel()
+
+    def test_cancel_while_processing(self):
+        self.env["ir.config_parameter"].sudo().set_param("customer_messages.batch_size", "50")
+        message = self._mass_compose()
+        message._process(limit=50)  # the cron stopped after one batch
+        self.assertEqual(len(self.smtp_handler.messages), 50)
+        message.action_cancel()
+        self.env["customer.message"]._cron_process()
+        self.assertEqual(len(self.smtp_handler.messages), 50)
+        self.assertEqual(message.sent_count, 50)
+        self.assertEqual(message.cancelled_count, 151)
+
+    def test_resume_after_crash(self):
+        """A crash between queuing a batch and sending it: the next run sends
+        the queued emails once, and creates no other."""
+        message = self._mass_compose()
+        batch = message.recipient_ids.sorted("id")[:40]
+        message.state = "processing"
+        batch._prepare_content(message)
+        batch._create_emails()  # ... and the worker died here
+        queued = batch.mail_mail_id
+        self.assertEqual(len(queued), 40)
+        self.env["customer.message"]._cron_process()
+        self.assertEqual(len(self.smtp_handler.messages), 201)
+        delivered = [rcpt for item in self.smtp_handler.messages for rcpt in item["rcpt_tos"]]
+        self.assertEqual(len(set(delivered)), 201, "nobody got it twice")
+        self.assertEqual(message.state, "sent")
+
+    def test_history_filters(self):
+        message = self._mass_compose()
+        History = self.env["customer.message"]
+        self.assertIn(message, History.search([("state", "=", "new")]))
+        with self.assertRaises(UserError):
+            message.with_user(self.user_manager).unlink()
+        message.action_remove()
+        self.assertEqual(message.state, "removed")
+        self.assertNotIn(message, History.search([("state", "!=", "removed")]))
+        self.assertEqual(set(message.recipient_ids.mapped("state")), {"removed"})
+
+
+@tagged("customer_messages", "post_install", "-at_install")
+class TestComposerTour(SendingCase):
+    def test_composer_tour(self):
+        self.start_tour("/odoo", "customer_messages_composer", login="cm_user")
+        message = self.env["customer.message"].search([("subject", "=", "Planned maintenance")])
+        self.assertEqual(message.state, "sent")
+        self.assertEqual(message.recipient_ids.partner_id, self.alice | self.bob)
+        self.assertEqual(len(self.smtp_handler.messages), 2)

@@ -1,0 +1,444 @@
+from markupsafe import Markup, escape
+
+from odoo import api, fields, models
+from odoo.exceptions import AccessError, UserError
+from odoo.fields import Domain
+from odoo.tools import email_normalize
+from odoo.tools.safe_eval import safe_eval
+
+from ..models.customer_message import CHANNELS, INVOICE_POLICIES, PAYMENT_POLICIES
+
+# wizard boolean -> (customer field, value)
+STATUS_FILTERS = {
+    "status_new": "new",
+    "status_active": "active",
+    "status_inactive": "inactive",
+    "status_blocked": "blocked",
+}
+BILLING_FILTERS = {"billing_recurring": "recurring", "billing_prepaid": "prepaid"}
+SERVICE_FILTERS = {"service_internet": "internet", "service_voice": "voice", "service_custom": "custom"}
+EXCLUSIONS_SHOWN = 20
+
+
+class CustomerMessageComposer(models.TransientModel):
+    """Compose a customer message: pick one customer or filter many, write or
+    pick the content, choose documents, preview, test, confirm, send. It only
+    holds the choices; customer.message does the sending."""
+
+    _name = "customer.message.composer"
+    _description = "Customer Message Composer"
+
+    step = fields.Selection(selection=[("compose", "Compose"), ("confirm", "Confirm")], default="compose")
+    mode = fields.Selection(
+        selection=[("single", "One customer"), ("mass", "Mass sending")], default="single", required=True
+    )
+    # --- recipients
+    partner_id = fields.Many2one(
+        "res.partner", string="Customer", help="Search by Customer ID, login, name, email or phone."
+    )
+    partner_ids = fields.Many2many("res.partner", string="Customer IDs", help="Exactly these customers.")
+    filter_login = fields.Char(string="Login")
+    status_new = fields.Boolean(string="New")
+    status_active = fields.Boolean(string="Active")
+    status_inactive = fields.Boolean(string="Inactive")
+    status_blocked = fields.Boolean(string="Blocked")
+    billing_recurring = fields.Boolean(string="Recurring payments")
+    billing_prepaid = fields.Boolean(string="Prepaid")
+    filter_name = fields.Char(string="Full name")
+    filter_email = fields.Char(string="Email")
+    filter_phone = fields.Char(string="Phone number")
+    date_added_from = fields.Date(string="Date added from")
+    date_added_to = fields.Date(string="Date added to")
+    category = fields.Selection(
+        selection=[("all", "All"), ("person", "Private person"), ("company", "Company")],
+        default="all",
+        required=True,
+    )
+    reseller_ids = fields.Many2many(
+        "res.partner",
+        "customer_message_composer_reseller_rel",
+        string="Resellers",
+        domain=[("is_reseller", "=", True)],
+    )
+    location_ids = fields.Many2many("customer.location", string="Locations")
+    tariff_ids = fields.Many2many("customer.tariff", string="Tariff plans")
+    service_internet = fields.Boolean(string="Internet service")
+    service_voice = fields.Boolean(string="Voice service")
+    service_custom = fields.Boolean(string="Custom service")
+    advanced_domain = fields.Char(string="Advanced filter", default="[]")
+    recipient_count = fields.Integer(compute="_compute_recipients")
+    excluded_count = fields.Integer(compute="_compute_recipients")
+    exclusion_summary = fields.Html(compute="_compute_recipients", sanitize=False)
+    first_recipient_id = fields.Many2one("res.partner", compute="_compute_recipients")
+    # --- content
+    channel = fields.Selection(selection=CHANNELS, string="Send to", default="email", required=True)
+    template_id = fields.Many2one("mail.template", string="Template", domain=[("model", "=", "res.partner")])
+    subject = fields.Char(compute="_compute_content", store=True, readonly=False)
+    body_html = fields.Html(string="Message", compute="_compute_content", store=True, readonly=False, sanitize=False)
+    sms_body = fields.Text(string="SMS text")
+    attachment_ids = fields.Many2many("ir.attachment", string="Attachments")
+    can_edit_templates = fields.Boolean(compute="_compute_can_edit_templates")
+    # --- documents
+    invoice_ids = fields.Many2many(
+        "account.move",
+        string="Invoices and pro-formas",
+        groups="account.group_account_invoice,account.group_account_readonly",
+        domain=[("move_type", "=", "out_invoice"), ("state", "in", ("draft", "posted"))],
+    )
+    payment_ids = fields.Many2many(
+        "account.payment",
+        string="Payments",
+        domain=[("payment_type", "=", "inbound")],
+        groups="account.group_account_invoice,account.group_account_readonly",
+    )
+    invoice_policy = fields.Selection(selection=INVOICE_POLICIES, string="Invoices", default="none", required=True)
+    proforma_policy = fields.Selection(
+        selection=INVOICE_POLICIES, string="Pro-forma invoices", default="none", required=True
+    )
+    payment_policy = fields.Selection(
+        selection=PAYMENT_POLICIES, string="Payment receipts", default="none", required=True
+    )
+    document_date_from = fields.Date(string="Documents from")
+    document_date_to = fields.Date(string="Documents to")
+    scheduled_date = fields.Datetime(string="Send at", help="Leave empty to send now.")
+    # --- preview and test
+    preview_index = fields.Integer(default=0)
+    preview_partner_id = fields.Many2one("res.partner", string="Preview for", compute="_compute_preview")
+    preview_subject = fields.Char(compute="_compute_preview")
+    preview_body = fields.Html(compute="_compute_preview", sanitize=False)
+    preview_documents = fields.Html(compute="_compute_preview", sanitize=False)
+    test_partner_id = fields.Many2one("res.partner", string="Test with Customer ID")
+    test_email = fields.Char(string="Test address", default=lambda self: self.env.user.email)
+
+    @api.model
+    def default_get(self, fields_list):
+        values = super().default_get(fields_list)
+        model = self.env.context.get("active_model")
+        ids = self.env.context.get("active_ids") or []
+        if model == "res.partner" and ids:
+            if len(ids) == 1:
+                values.update(mode="single", partner_id=ids[0])
+            else:
+                values.update(mode="mass", partner_ids=[fields.Command.set(ids)])
+        elif model == "account.move" and ids:
+            moves = self.env["account.move"].browse(ids)
+            partners = moves.partner_id
+            values["invoice_ids"] = [fields.Command.set(moves.ids)]
+            if len(partners) == 1:
+                values.update(mode="single", partner_id=partners.id)
+            else:
+                values.update(mode="mass", partner_ids=[fields.Command.set(partners.ids)])
+        return values
+
+    # ------------------------------------------------------------------
+    # COMPUTES
+    # ------------------------------------------------------------------
+
+    @api.depends("template_id")
+    def _compute_content(self):
+        for composer in self:
+            if composer.template_id:
+                composer.subject = composer.template_id.subject
+                composer.body_html = composer.template_id.body_html
+            else:
+                composer.subject = composer.subject or False
+                composer.body_html = composer.body_html or False
+
+    def _compute_can_edit_templates(self):
+        can_edit = self.env.user.has_group("mail.group_mail_template_editor") and self.env[
+            "mail.template"
+        ].has_access("create")
+        for composer in self:
+            composer.can_edit_templates = can_edit
+
+    def _get_recipient_domain(self):
+        """The customers the choices select, as a domain on res.partner."""
+        self.ensure_one()
+        if self.mode == "single":
+            return Domain("id", "=", self.partner_id.id)
+        domain = Domain("customer_status", "!=", False)
+        if self.partner_ids:
+            domain &= Domain("id", "in", self.partner_ids.ids)
+        if self.filter_login:
+            domain &= Domain("customer_login", "ilike", self.filter_login)
+        statuses = [value for fname, value in STATUS_FILTERS.items() if self[fname]]
+        if statuses:
+            domain &= Domain("customer_status", "in", statuses)
+        billing = [value for fname, value in BILLING_FILTERS.items() if self[fname]]
+        if billing:
+            domain &= Domain("billing_type", "in", billing)
+        for fname, value in (
+            ("name", self.filter_name),
+            ("email", self.filter_email),
+            ("phone", self.filter_phone),
+        ):
+            if value:
+                domain &= Domain(fname, "ilike", value)
+        if self.date_added_from:
+            domain &= Domain("customer_since", ">=", self.date_added_from)
+        if self.date_added_to:
+            domain &= Domain("customer_since", "<=", self.date_added_to)
+        if self.category != "all":
+            domain &= Domain("is_company", "=", self.category == "company")
+        if self.reseller_ids:
+            domain &= Domain("reseller_id", "in", self.reseller_ids.ids)
+        if self.location_ids:
+            domain &= Domain("location_id", "in", self.location_ids.ids)
+        if self.tariff_ids:
+            domain &= Domain("service_ids.tariff_id", "in", self.tariff_ids.ids)
+        services = [value for fname, value in SERVICE_FILTERS.items() if self[fname]]
+        if services:
+            domain &= Domain("service_ids.service_type", "in", services)
+        if self.advanced_domain and self.advanced_domain != "[]":
+            try:
+                domain &= Domain(safe_eval(self.advanced_domain))
+            except (ValueError, SyntaxError, NameError) as error:
+                raise UserError(self.env._("The advanced filter is not a valid domain: %(error)s", error=error)) from error
+        return domain
+
+    def _get_recipients(self):
+        self.ensure_one()
+        if self.mode == "single" and not self.partner_id:
+            return self.env["res.partner"]
+        return self.env["res.partner"].search(self._get_recipient_domain(), order="id")
+
+    def _describe_filter(self):
+        """The recipients filter in words, kept in the history."""
+        self.ensure_one()
+        if self.mode == "single":
+            return self.env._(
+                "Customer ID %(id)s (%(name)s)", id=self.partner_id.id, name=self.partner_id.display_name
+            )
+        parts = []
+        if self.partner_ids:
+            parts.append(self.env._("Customer IDs: %s", ", ".join(str(i) for i in self.partner_ids.ids)))
+        labels = {
+            fname: self._fields[fname].get_description(self.env)["string"]
+            for fname in (*STATUS_FILTERS, *BILLING_FILTERS, *SERVICE_FILTERS)
+        }
+        for title, group in (
+            (self.env._("Status"), STATUS_FILTERS),
+            (self.env._("Billing"), BILLING_FILTERS),
+            (self.env._("Services"), SERVICE_FILTERS),
+        ):
+            chosen = [labels[fname] for fname in group if self[fname]]
+            if chosen:
+                parts.append(f"{title}: {', '.join(chosen)}")
+        for fname in ("filter_login", "filter_name", "filter_email", "filter_phone", "date_added_from", "date_added_to"):
+            if self[fname]:
+                parts.append(f"{labels.get(fname) or self._fields[fname].string}: {self[fname]}")
+        if self.category != "all":
+            parts.append(f"{self._fields['category'].string}: {dict(self._fields['category'].selection)[self.category]}")
+        for fname in ("reseller_ids", "location_ids", "tariff_ids"):
+            if self[fname]:
+                parts.append(f"{self._fields[fname].string}: {', '.join(self[fname].mapped('display_name'))}")
+        if self.advanced_domain and self.advanced_domain != "[]":
+            parts.append(f"{self._fields['advanced_domain'].string}: {self.advanced_domain}")
+        return "; ".join(parts) or self.env._("All customers")
+
+    @api.depends(
+        "mode", "partner_id", "partner_ids", "filter_login", "status_new", "status_active", "status_inactive",
+        "status_blocked", "billing_recurring", "billing_prepaid", "filter_name", "filter_email", "filter_phone",
+        "date_added_from", "date_added_to", "category", "reseller_ids", "location_ids", "tariff_ids",
+        "service_internet", "service_voice", "service_custom", "advanced_domain", "channel", "test_email",
+    )  # fmt: skip
+    def _compute_recipients(self):
+        Message = self.env["customer.message"]
+        for composer in self:
+            try:
+                partners = composer._get_recipients()
+            except UserError:
+                partners = self.env["res.partner"]
+            reasons = Message._get_exclusion_reasons(partners, channel=composer.channel)
+            composer.recipient_count = len(partners) - len(reasons)
+            composer.excluded_count = len(reasons)
+            composer.first_recipient_id = partners.filtered(lambda p, r=reasons: p.id not in r)[:1]
+            if reasons:
+                excluded = partners.filtered(lambda p, r=reasons: p.id in r)[:EXCLUSIONS_SHOWN]
+                items = Markup("").join(
+                    Markup("<li>%s (%s %s): %s</li>")
+                    % (partner.display_name, self.env._("ID"), partner.id, reasons[partner.id])
+                    for partner in excluded
+                )
+                more = ""
+                if len(reasons) > EXCLUSIONS_SHOWN:
+                    more = self.env._("and %(count)s more", count=len(reasons) - EXCLUSIONS_SHOWN)
+                composer.exclusion_summary = Markup("<ul class='mb-0'>%s</ul>%s") % (items, more)
+            else:
+                composer.exclusion_summary = False
+
+    @api.depends("preview_index", "subject", "body_html", "sms_body", "template_id", "first_recipient_id",
+                 "invoice_policy", "proforma_policy", "payment_policy", "invoice_ids", "payment_ids",
+                 "document_date_from", "document_date_to", "attachment_ids")  # fmt: skip
+    def _compute_preview(self):
+        for composer in self:
+            partners = composer._get_sendable_recipients() if composer.recipient_count else self.env["res.partner"]
+            if not partners or not composer.subject:
+                composer.preview_partner_id = False
+                composer.preview_subject = False
+                composer.preview_body = False
+                composer.preview_documents = False
+                continue
+            partner = partners[composer.preview_index % len(partners)]
+            message = self.env["customer.message"].new(composer._prepare_message_values())
+            rendered = message._render_for_partners(partner)[partner.id]
+            posted, drafts, payments = message._get_documents(partner)[partner]
+            names = [
+                *composer.attachment_ids.mapped("name"),
+                *(self.env._("Invoice %(name)s (PDF)", name=move.name) for move in posted),
+                *(self.env._("Pro-forma invoice %(name)s (PDF)", name=move.name or move.id) for move in drafts),
+                *(self.env._("Payment receipt %(name)s (PDF)", name=payment.name) for payment in payments),
+            ]
+            composer.preview_partner_id = partner
+            composer.preview_subject = rendered["subject"]
+            composer.preview_body = rendered["sms_body"] if composer.channel == "sms" else rendered["body_html"]
+            composer.preview_documents = (
+                Markup("<ul class='mb-0'>%s</ul>") % Markup("").join(Markup("<li>%s</li>") % escape(n) for n in names)
+                if names
+                else False
+            )
+
+    def _get_sendable_recipients(self):
+        self.ensure_one()
+        partners = self._get_recipients()
+        reasons = self.env["customer.message"]._get_exclusion_reasons(partners, channel=self.channel)
+        return partners.filtered(lambda partner: partner.id not in reasons)
+
+    # ------------------------------------------------------------------
+    # ACTIONS
+    # ------------------------------------------------------------------
+
+    def _reopen(self):
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": self._name,
+            "res_id": self.id,
+            "view_mode": "form",
+            "target": "new",
+            "name": self.env._("Send message"),
+        }
+
+    def action_preview_next(self):
+        self.preview_index += 1
+        return self._reopen()
+
+    def action_preview_previous(self):
+        self.preview_index -= 1
+        return self._reopen()
+
+    def action_view_recipients(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("customer_messages.res_partner_action_customers")
+        action.update(
+            domain=list(self._get_recipient_domain()),
+            name=self.env._("Recipients"),
+            target="new",
+            context={"create": False},
+        )
+        return action
+
+    def _check_ready(self):
+        self.ensure_one()
+        if self.mode == "single" and not self.partner_id:
+            raise UserError(self.env._("Choose the customer to send the message to."))
+        if not self.subject:
+            raise UserError(self.env._("The message needs a subject."))
+        if self.channel == "sms" and not (self.sms_body or self.subject):
+            raise UserError(self.env._("The SMS needs a text."))
+
+    def action_confirm(self):
+        self._check_ready()
+        if not self.recipient_count:
+            raise UserError(self.env._("No customer can receive this message on this channel."))
+        self.step = "confirm"
+        return self._reopen()
+
+    def action_back(self):
+        self.step = "compose"
+        return self._reopen()
+
+    def _prepare_message_values(self):
+        self.ensure_one()
+        return {
+            "subject": self.subject,
+            "body_html": self.body_html,
+            "sms_body": self.sms_body,
+            "channel": self.channel,
+            "template_id": self.template_id.id,
+            "lang": self.template_id.lang or "{{ object.lang }}",
+            "attachment_ids": [fields.Command.set(self.attachment_ids.ids)],
+            # sudo: the picked documents, empty for users who cannot pick them
+            "invoice_ids": [fields.Command.set(self.sudo().invoice_ids.ids)],
+            "payment_ids": [fields.Command.set(self.sudo().payment_ids.ids)],
+            "invoice_policy": self.invoice_policy,
+            "proforma_policy": self.proforma_policy,
+            "payment_policy": self.payment_policy,
+            "document_date_from": self.document_date_from,
+            "document_date_to": self.document_date_to,
+            "scheduled_date": self.scheduled_date,
+            "recipient_filter": self._describe_filter(),
+        }
+
+    def action_send(self):
+        """Create the message and queue it; open it in the history."""
+        self._check_ready()
+        partners = self._get_recipients()
+        message = self.env["customer.message"]._send_to_customers(partners, self._prepare_message_values())
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "customer.message",
+            "res_id": message.id,
+            "view_mode": "form",
+            "target": "current",
+        }
+
+    def action_send_test(self):
+        """Send the message as rendered for one customer to the test address."""
+        self._check_ready()
+        if not self.test_partner_id:
+            raise UserError(self.env._("Enter the Customer ID to render the test message for."))
+        if not email_normalize(self.test_email or ""):
+            raise UserError(self.env._("Enter a valid test email address."))
+        values = self._prepare_message_values()
+        values.update(
+            origin="test",
+            channel="email",
+            test_email=self.test_email,
+            scheduled_date=False,
+            recipient_filter=self.env._(
+                "Test for Customer ID %(id)s to %(email)s", id=self.test_partner_id.id, email=self.test_email
+            ),
+        )
+        message = self.env["customer.message"]._send_to_customers(self.test_partner_id, values, immediate=True)
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "success" if message.state == "sent" else "warning",
+                "message": self.env._(
+                    "Test message to %(email)s: %(state)s",
+                    email=self.test_email,
+                    state=dict(message._fields["state"]._description_selection(self.env))[message.state],
+                ),
+                "next": self._reopen(),
+            },
+        }
+
+    def action_save_as_template(self):
+        """Save the subject and body as a new template on customers."""
+        self.ensure_one()
+        if not self.can_edit_templates:
+            raise AccessError(self.env._("Only template editors may save templates."))
+        if not self.subject:
+            raise UserError(self.env._("The template needs a subject."))
+        template = self.env["mail.template"].create(
+            {
+                "name": self.subject,
+                "model_id": self.env["ir.model"]._get_id("res.partner"),
+                "subject": self.subject,
+                "body_html": self.body_html,
+                "lang": "{{ object.lang }}",
+            }
+        )
+        self.template_id = template
+        return self._reopen()
