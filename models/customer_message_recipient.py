@@ -1,6 +1,7 @@
 from markupsafe import Markup
 
 from odoo import api, fields, models
+from odoo.fields import Domain
 from odoo.tools import formataddr
 
 from .customer_message import EMAIL_CHANNELS, PORTAL_CHANNELS
@@ -13,6 +14,9 @@ RECIPIENT_STATES = [
     ("error", "Sent with error"),
     ("removed", "Removed"),
 ]
+# The states in which a customer finds the message in the portal: published
+# (its email may still be queued, or have failed).
+PORTAL_STATES = ("processing", "sent", "error")
 
 
 class CustomerMessageRecipient(models.Model):
@@ -24,6 +28,7 @@ class CustomerMessageRecipient(models.Model):
 
     _name = "customer.message.recipient"
     _description = "Customer Message Recipient"
+    _inherit = ["portal.mixin"]
     _order = "id desc"
     _rec_name = "partner_id"
 
@@ -72,6 +77,44 @@ class CustomerMessageRecipient(models.Model):
     def _compute_display_name(self):
         for recipient in self:
             recipient.display_name = f"{recipient.message_id.subject} - {recipient.partner_id.display_name}"
+
+    def _compute_access_url(self):
+        super()._compute_access_url()
+        for recipient in self:
+            recipient.access_url = f"/my/messages/{recipient.id}"
+
+    # ------------------------------------------------------------------
+    # PORTAL
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _get_portal_domain(self):
+        """The lines customers see in the portal: published through a portal
+        channel, real (not a test) and neither cancelled nor removed. The
+        portal record rule says the same (security/customer_messages_rules.xml)."""
+        return (
+            Domain("channel", "in", PORTAL_CHANNELS)
+            & Domain("state", "in", PORTAL_STATES)
+            & Domain("origin", "!=", "test")
+        )
+
+    def _is_published_in_portal(self):
+        """Whether the page of this line may be shown to the holder of its
+        access token: published through a portal channel. Test messages are
+        included: their token only went to the staff address of the test."""
+        self.ensure_one()
+        return self.channel in PORTAL_CHANNELS and self.state in PORTAL_STATES
+
+    def _get_portal_attachments(self):
+        """The files of the page: the message's own files, then this
+        customer's documents (stored files only, no links)."""
+        self.ensure_one()
+        attachments = self.message_id.attachment_ids | self.attachment_ids
+        return attachments.filtered(lambda attachment: attachment.type == "binary")
+
+    def _mark_read(self):
+        """The customer opened the message: keep when, the first time."""
+        self.filtered(lambda recipient: not recipient.read_date).write({"read_date": fields.Datetime.now()})
 
     # ------------------------------------------------------------------
     # DELIVERY
@@ -165,8 +208,17 @@ class CustomerMessageRecipient(models.Model):
 
     def _hook_portal_email_body(self, body):
         """Extension point: the body of the email of the Customer portal &
-        Email channel (the portal module adds the link to the message)."""
-        return body
+        Email channel. Ends with the link to the message in the portal,
+        with the line's access token: it opens this message (and its files)
+        without a login, and nothing else."""
+        self.ensure_one()
+        url = self.get_base_url() + self._get_share_url()
+        label = self.with_context(lang=self.partner_id.lang).env._("View in your portal")
+        link = Markup(
+            '<p style="margin: 24px 0 0 0;"><a href="%s" style="display: inline-block; padding: 8px 16px; '
+            'border-radius: 4px; background-color: #875a7b; color: #ffffff; text-decoration: none;">%s</a></p>'
+        ) % (url, label)
+        return Markup(body or "") + link
 
     def _send_emails(self):
         """Send the queued emails of these recipients now, over one SMTP

@@ -1,3 +1,4 @@
 from . import test_customer_data
 from . import test_module
 from . import test_sending
+from . import test_sms

@@ -14,7 +14,20 @@ registry.category("web_tour.tours").add("customer_messages_menu", {
             run: "click",
         },
         {
-            content: "The Customers list of the app is shown",
+            content: "The app opens on the history of messages",
+            trigger: ".o_breadcrumb:contains(History)",
+        },
+        {
+            content: "Open the Customers menu",
+            trigger: '.o_menu_sections button:contains("Customers")',
+            run: "click",
+        },
+        {
+            trigger: '.o-dropdown-item:contains("Customers")',
+            run: "click",
+        },
+        {
+            content: "The Customers list is shown",
             trigger: ".o_breadcrumb:contains(Customers)",
         },
         {
