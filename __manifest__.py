@@ -7,12 +7,13 @@
     "website": "https://github.com/customer-messages/customer_messages",
     "author": "Customer Messages developers",
     "license": "LGPL-3",
-    "depends": ["mail", "portal", "account", "sms"],
+    "depends": ["mail", "portal", "account", "sms", "base_automation"],
     "data": [
         "security/customer_messages_groups.xml",
         "security/ir.model.access.csv",
         "security/customer_messages_rules.xml",
         "data/ir_cron_data.xml",
+        "data/mail_template_data.xml",
         "report/customer_messages_reports.xml",
         "views/customer_location_views.xml",
         "views/customer_tariff_views.xml",
@@ -21,7 +22,10 @@
         "views/mail_template_views.xml",
         "views/res_partner_views.xml",
         "views/account_move_views.xml",
+        "views/ir_actions_server_views.xml",
+        "views/customer_message_portal_templates.xml",
         "wizards/customer_message_composer_views.xml",
+        "data/base_automation_data.xml",
         "views/customer_messages_menus.xml",
     ],
     "demo": [
@@ -31,6 +35,7 @@
         "demo/res_users_demo.xml",
         "demo/customer_service_demo.xml",
         "demo/account_move_demo.xml",
+        "demo/customer_message_demo.xml",
     ],
     "assets": {
         "web.assets_tests": ["customer_messages/static/tests/tours/*.js"],

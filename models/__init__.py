@@ -4,6 +4,7 @@ from . import customer_service
 from . import customer_message
 from . import customer_message_recipient
 from . import account_move
+from . import ir_actions_server
 from . import mail_mail
 from . import sms_sms
 from . import res_partner

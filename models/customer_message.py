@@ -78,6 +78,9 @@ class CustomerMessage(models.Model):
         index=True,
     )
     origin_ref = fields.Char(string="Sent by", help="The automation rule, server action or code that sent it.")
+    server_action_id = fields.Many2one(
+        "ir.actions.server", string="Server action", ondelete="set null", index="btree_not_null"
+    )
     is_test = fields.Boolean(compute="_compute_is_test", store=True)
     test_email = fields.Char(help="Test messages go to this address instead of the customer's.")
     recipient_filter = fields.Text(string="Recipients filter", help="The filter the recipients were picked by.")
@@ -263,6 +266,46 @@ class CustomerMessage(models.Model):
         return message
 
     @api.model
+    def _send_automated(self, action, records):
+        """Send for a server action (automation rule, scheduled action): once
+        per customer and trigger, even if the rule fires again for the same
+        records (or the same day, for a scheduled action)."""
+        partners = self._get_customers_of(records)
+        keys = {}
+        for partner in partners:
+            own = records.filtered(lambda r, p=partner: self._get_customers_of(r) == p)
+            key = f"{action.id}:{records._name}:{','.join(map(str, sorted(own.ids)))}"
+            if action.usage == "ir_cron":
+                key += f":{fields.Date.context_today(self)}"
+            keys[partner.id] = key
+        done = set(
+            self.env["customer.message.recipient"]
+            .search([("trigger_key", "in", list(keys.values()))])
+            .mapped("trigger_key")
+        )
+        todo = records.filtered(lambda r: keys[self._get_customers_of(r).id] not in done)
+        if not todo:
+            return self.browse()
+        template = action.customer_message_template_id
+        values = {
+            "template_id": template.id,
+            "channel": action.customer_message_channel or "email",
+            "invoice_policy": action.customer_message_invoice_policy or "none",
+            "proforma_policy": action.customer_message_proforma_policy or "none",
+            "payment_policy": action.customer_message_payment_policy or "none",
+            "origin": "automated",
+            "origin_ref": action.base_automation_id.name or action.name,
+            "server_action_id": action.id,
+            "recipient_filter": self.env._(
+                "%(count)s %(model)s record(s) of %(action)s",
+                count=len(todo),
+                model=self.env["ir.model"]._get(records._name).name,
+                action=action.base_automation_id.name or action.name,
+            ),
+        }
+        return self.with_context(customer_messages_trigger_keys=keys)._send_to_customers(todo, values)
+
+    @api.model
     def _get_customers_of(self, records):
         if records._name == "res.partner":
             return records
@@ -284,6 +327,7 @@ class CustomerMessage(models.Model):
         with the reason, never dropped silently."""
         self.ensure_one()
         reasons = self._get_exclusion_reasons(partners)
+        trigger_keys = self.env.context.get("customer_messages_trigger_keys") or {}
         now = fields.Datetime.now()
         vals_list = []
         for partner in partners:
@@ -297,6 +341,7 @@ class CustomerMessage(models.Model):
                     "state": "cancelled" if reason else "new",
                     "failure_reason": reason and self.env._("Excluded: %(reason)s", reason=reason),
                     "done_date": reason and now,
+                    "trigger_key": trigger_keys.get(partner.id),
                 }
             )
         return self.env["customer.message.recipient"].create(vals_list)
@@ -330,7 +375,9 @@ class CustomerMessage(models.Model):
             for partner in partners:
                 if not partner.phone:
                     reasons[partner.id] = self.env._("no phone number")
-                elif not partner._phone_format(number=partner.phone, country=partner.country_id):
+                elif not partner._phone_format(
+                    number=partner.phone, country=partner.country_id, force_format="E164"
+                ):
                     reasons[partner.id] = self.env._("phone number %(phone)s not usable for SMS", phone=partner.phone)
         elif channel == "portal":
             with_access = self._get_partners_with_portal_access(partners)

@@ -1,3 +1,5 @@
+import logging
+
 from markupsafe import Markup
 
 from odoo import api, fields, models
@@ -5,6 +7,8 @@ from odoo.fields import Domain
 from odoo.tools import formataddr
 
 from .customer_message import EMAIL_CHANNELS, PORTAL_CHANNELS
+
+_logger = logging.getLogger(__name__)
 
 RECIPIENT_STATES = [
     ("new", "New"),
@@ -69,6 +73,14 @@ class CustomerMessageRecipient(models.Model):
         "mail.message", string="Portal message", index="btree_not_null", ondelete="set null"
     )
 
+    trigger_key = fields.Char(
+        copy=False, help="What sent it automatically: one message per customer and trigger."
+    )
+
+    _trigger_key_uniq = models.UniqueIndex(
+        "(trigger_key) WHERE trigger_key IS NOT NULL",
+        "This automation already sent its message to this customer.",
+    )
     _message_partner_uniq = models.UniqueIndex(
         "(message_id, partner_id)", "A customer receives a message once."
     )
@@ -121,7 +133,27 @@ class CustomerMessageRecipient(models.Model):
     # ------------------------------------------------------------------
 
     def _deliver(self):
-        """Deliver to these pending recipients (of one message or more)."""
+        """Deliver to these pending recipients (of one message or more). When
+        a batch fails (a template error for one customer...), each recipient
+        is tried alone, and the ones that fail get the error as their status."""
+        try:
+            with self.env.cr.savepoint():
+                self._deliver_batch()
+        except Exception:  # noqa: BLE001 - any error becomes the recipients' status
+            for recipient in self:
+                try:
+                    with self.env.cr.savepoint():
+                        recipient._deliver_batch()
+                except Exception as error:  # noqa: BLE001
+                    _logger.warning(
+                        "Customer message %s to partner %s failed: %s",
+                        recipient.message_id.id,
+                        recipient.partner_id.id,
+                        error,
+                    )
+                    recipient._set_delivery_result(str(error) or error.__class__.__name__)
+
+    def _deliver_batch(self):
         for message, recipients in self.grouped("message_id").items():
             new = recipients.filtered(lambda r: r.state == "new")
             if new:
@@ -239,7 +271,9 @@ class CustomerMessageRecipient(models.Model):
                     {
                         "partner_id": recipient.partner_id.id,
                         "number": recipient.partner_id._phone_format(
-                            number=recipient.phone, country=recipient.partner_id.country_id
+                            number=recipient.phone,
+                            country=recipient.partner_id.country_id,
+                            force_format="E164",
                         )
                         or recipient.phone,
                         "body": recipient.sms_body or recipient.subject,

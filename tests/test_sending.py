@@ -8,10 +8,7 @@ from odoo.tools import mute_logger
 from .common import SMTPServerCase
 
 
-class SendingCase(HttpCase, SMTPServerCase):
-    """HttpCase: wkhtmltopdf fetches the reports' assets from the test server,
-    which must share the test's transaction."""
-
+class SendingCase(SMTPServerCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -409,7 +406,7 @@ class TestMassSend(SendingCase):
 
 
 @tagged("customer_messages", "post_install", "-at_install")
-class TestComposerTour(SendingCase):
+class TestComposerTour(HttpCase, SendingCase):
     def test_composer_tour(self):
         self.start_tour("/odoo", "customer_messages_composer", login="cm_user")
         message = self.env["customer.message"].search([("subject", "=", "Planned maintenance")])
