@@ -62,13 +62,27 @@ class CustomerMessage(models.Model):
         sanitize="email_outgoing",
     )
     sms_body = fields.Text(string="SMS text")
-    channel = fields.Selection(selection=CHANNELS, string="Send to", required=True, default="email")
-    template_id = fields.Many2one(
-        "mail.template", string="Template", domain=[("model", "=", "res.partner")], ondelete="set null"
+    channel = fields.Selection(
+        selection=CHANNELS, string="Send to", required=True, default="email"
     )
-    author_id = fields.Many2one("res.users", string="Author", default=lambda self: self.env.user, index=True)
-    company_id = fields.Many2one("res.company", required=True, index=True, default=lambda self: self.env.company)
-    date = fields.Datetime(default=fields.Datetime.now, required=True, index=True, help="When the message was confirmed.")
+    template_id = fields.Many2one(
+        "mail.template",
+        string="Template",
+        domain=[("model", "=", "res.partner")],
+        ondelete="set null",
+    )
+    author_id = fields.Many2one(
+        "res.users", string="Author", default=lambda self: self.env.user, index=True
+    )
+    company_id = fields.Many2one(
+        "res.company", required=True, index=True, default=lambda self: self.env.company
+    )
+    date = fields.Datetime(
+        default=fields.Datetime.now,
+        required=True,
+        index=True,
+        help="When the message was confirmed.",
+    )
     scheduled_date = fields.Datetime(help="Send at this time rather than at once.")
     done_date = fields.Datetime(string="Finished on", readonly=True)
     origin = fields.Selection(
@@ -77,13 +91,23 @@ class CustomerMessage(models.Model):
         default="manual",
         index=True,
     )
-    origin_ref = fields.Char(string="Sent by", help="The automation rule, server action or code that sent it.")
+    origin_ref = fields.Char(
+        string="Sent by",
+        help="The automation rule, server action or code that sent it.",
+    )
     server_action_id = fields.Many2one(
-        "ir.actions.server", string="Server action", ondelete="set null", index="btree_not_null"
+        "ir.actions.server",
+        string="Server action",
+        ondelete="set null",
+        index="btree_not_null",
     )
     is_test = fields.Boolean(compute="_compute_is_test", store=True)
-    test_email = fields.Char(help="Test messages go to this address instead of the customer's.")
-    recipient_filter = fields.Text(string="Recipients filter", help="The filter the recipients were picked by.")
+    test_email = fields.Char(
+        help="Test messages go to this address instead of the customer's."
+    )
+    recipient_filter = fields.Text(
+        string="Recipients filter", help="The filter the recipients were picked by."
+    )
     attachment_ids = fields.Many2many(
         "ir.attachment",
         "customer_message_ir_attachment_rel",
@@ -99,8 +123,8 @@ class CustomerMessage(models.Model):
         "message_id",
         "move_id",
         string="Invoices and pro-formas",
-        help="Documents picked for their customers: posted invoices are attached as invoices, "
-        "draft invoices as pro-forma invoices.",
+        help="Documents picked for their customers: posted invoices are attached as "
+        "invoices, draft invoices as pro-forma invoices.",
     )
     payment_ids = fields.Many2many(
         "account.payment",
@@ -109,11 +133,21 @@ class CustomerMessage(models.Model):
         "payment_id",
         string="Payments",
     )
-    invoice_policy = fields.Selection(selection=INVOICE_POLICIES, string="Invoices", default="none", required=True)
-    proforma_policy = fields.Selection(
-        selection=INVOICE_POLICIES, string="Pro-forma invoices", default="none", required=True
+    invoice_policy = fields.Selection(
+        selection=INVOICE_POLICIES, string="Invoices", default="none", required=True
     )
-    payment_policy = fields.Selection(selection=PAYMENT_POLICIES, string="Payment receipts", default="none", required=True)
+    proforma_policy = fields.Selection(
+        selection=INVOICE_POLICIES,
+        string="Pro-forma invoices",
+        default="none",
+        required=True,
+    )
+    payment_policy = fields.Selection(
+        selection=PAYMENT_POLICIES,
+        string="Payment receipts",
+        default="none",
+        required=True,
+    )
     document_date_from = fields.Date(string="Documents from")
     document_date_to = fields.Date(string="Documents to")
     state = fields.Selection(
@@ -130,8 +164,12 @@ class CustomerMessage(models.Model):
         index=True,
         readonly=True,
     )
-    recipient_ids = fields.One2many("customer.message.recipient", "message_id", string="Recipients")
-    recipient_count = fields.Integer(string="Recipients count", compute="_compute_counts")
+    recipient_ids = fields.One2many(
+        "customer.message.recipient", "message_id", string="Recipients"
+    )
+    recipient_count = fields.Integer(
+        string="Recipients count", compute="_compute_counts"
+    )
     sent_count = fields.Integer(string="Sent", compute="_compute_counts")
     failed_count = fields.Integer(string="Failed", compute="_compute_counts")
     cancelled_count = fields.Integer(string="Cancelled", compute="_compute_counts")
@@ -156,7 +194,9 @@ class CustomerMessage(models.Model):
     def _compute_counts(self):
         counts = defaultdict(lambda: defaultdict(int))
         if self.ids:
-            for message, state, count in self.env["customer.message.recipient"]._read_group(
+            for message, state, count in self.env[
+                "customer.message.recipient"
+            ]._read_group(
                 [("message_id", "in", self.ids)], ["message_id", "state"], ["__count"]
             ):
                 counts[message.id][state] = count
@@ -171,14 +211,20 @@ class CustomerMessage(models.Model):
     def _check_access_right_dynamic_template(self):
         # A template's content, unchanged, was written by a template editor.
         return super(
-            CustomerMessage, self.filtered(lambda m: not (m.template_id and m._is_template_content()))
+            CustomerMessage,
+            self.filtered(lambda m: not (m.template_id and m._is_template_content())),
         )._check_access_right_dynamic_template()
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_not_removed(self):
-        if not self.env.is_superuser() and any(message.state != "removed" for message in self):
+        if not self.env.is_superuser() and any(
+            message.state != "removed" for message in self
+        ):
             raise UserError(
-                self.env._("Messages are kept for the history: use Delete to mark them as removed first.")
+                self.env._(
+                    "Messages are kept for the history: "
+                    "use Delete to mark them as removed first."
+                )
             )
 
     # ------------------------------------------------------------------
@@ -190,11 +236,17 @@ class CustomerMessage(models.Model):
         with their queued emails and SMS."""
         messages = self.filtered(lambda m: m.state in ("new", "processing"))
         if not messages:
-            raise UserError(self.env._("Only messages that are still New or Processing can be cancelled."))
+            raise UserError(
+                self.env._(
+                    "Only messages that are still New or Processing can be cancelled."
+                )
+            )
         pending = self.env["customer.message.recipient"].search(
             [("message_id", "in", messages.ids), ("state", "in", ("new", "processing"))]
         )
-        pending._action_cancel(self.env._("Cancelled by %(user)s", user=self.env.user.name))
+        pending._action_cancel(
+            self.env._("Cancelled by %(user)s", user=self.env.user.name)
+        )
         messages.write({"state": "cancelled", "done_date": fields.Datetime.now()})
         return True
 
@@ -205,7 +257,14 @@ class CustomerMessage(models.Model):
         )
         if not failed:
             raise UserError(self.env._("No recipient of these messages has failed."))
-        failed.write({"state": "new", "failure_reason": False, "mail_mail_id": False, "sms_id": False})
+        failed.write(
+            {
+                "state": "new",
+                "failure_reason": False,
+                "mail_mail_id": False,
+                "sms_id": False,
+            }
+        )
         failed.message_id.write({"state": "processing", "done_date": False})
         failed.message_id._action_queue()
         return True
@@ -283,7 +342,9 @@ class CustomerMessage(models.Model):
             .search([("trigger_key", "in", list(keys.values()))])
             .mapped("trigger_key")
         )
-        todo = records.filtered(lambda r: keys[self._get_customers_of(r).id] not in done)
+        todo = records.filtered(
+            lambda r: keys[self._get_customers_of(r).id] not in done
+        )
         if not todo:
             return self.browse()
         template = action.customer_message_template_id
@@ -303,7 +364,9 @@ class CustomerMessage(models.Model):
                 action=action.base_automation_id.name or action.name,
             ),
         }
-        return self.with_context(customer_messages_trigger_keys=keys)._send_to_customers(todo, values)
+        return self.with_context(
+            customer_messages_trigger_keys=keys
+        )._send_to_customers(todo, values)
 
     @api.model
     def _get_customers_of(self, records):
@@ -312,10 +375,14 @@ class CustomerMessage(models.Model):
         if records._name in ("account.move", "account.payment"):
             return records.partner_id
         field = self.env.context.get("customer_messages_partner_field") or "partner_id"
-        if field not in records._fields or records._fields[field].comodel_name != "res.partner":
+        if (
+            field not in records._fields
+            or records._fields[field].comodel_name != "res.partner"
+        ):
             raise UserError(
                 self.env._(
-                    "%(model)s records have no customer field %(field)s to send messages to.",
+                    "%(model)s records have no customer field %(field)s "
+                    "to send messages to.",
                     model=records._description,
                     field=field,
                 )
@@ -339,7 +406,8 @@ class CustomerMessage(models.Model):
                     "email": self.test_email or partner.email,
                     "phone": partner.phone,
                     "state": "cancelled" if reason else "new",
-                    "failure_reason": reason and self.env._("Excluded: %(reason)s", reason=reason),
+                    "failure_reason": reason
+                    and self.env._("Excluded: %(reason)s", reason=reason),
                     "done_date": reason and now,
                     "trigger_key": trigger_keys.get(partner.id),
                 }
@@ -354,21 +422,32 @@ class CustomerMessage(models.Model):
         reasons = {}
         if self and self.test_email:
             if not email_normalize(self.test_email):
-                raise UserError(self.env._("The test address %(email)s is not valid.", email=self.test_email))
+                raise UserError(
+                    self.env._(
+                        "The test address %(email)s is not valid.",
+                        email=self.test_email,
+                    )
+                )
             return reasons
         if channel in EMAIL_CHANNELS:
-            normalized = {partner.id: email_normalize(partner.email or "") for partner in partners}
+            normalized = {
+                partner.id: email_normalize(partner.email or "") for partner in partners
+            }
             blacklisted = set(
                 self.env["mail.blacklist"]
                 .sudo()  # sudo: only the addresses are compared, to exclude them
-                .search([("email", "in", [email for email in normalized.values() if email])])
+                .search(
+                    [("email", "in", [email for email in normalized.values() if email])]
+                )
                 .mapped("email")
             )
             for partner in partners:
                 if not partner.email:
                     reasons[partner.id] = self.env._("no email address")
                 elif not normalized[partner.id]:
-                    reasons[partner.id] = self.env._("invalid email address %(email)s", email=partner.email)
+                    reasons[partner.id] = self.env._(
+                        "invalid email address %(email)s", email=partner.email
+                    )
                 elif normalized[partner.id] in blacklisted:
                     reasons[partner.id] = self.env._("email address blacklisted")
         elif channel == "sms":
@@ -376,9 +455,13 @@ class CustomerMessage(models.Model):
                 if not partner.phone:
                     reasons[partner.id] = self.env._("no phone number")
                 elif not partner._phone_format(
-                    number=partner.phone, country=partner.country_id, force_format="E164"
+                    number=partner.phone,
+                    country=partner.country_id,
+                    force_format="E164",
                 ):
-                    reasons[partner.id] = self.env._("phone number %(phone)s not usable for SMS", phone=partner.phone)
+                    reasons[partner.id] = self.env._(
+                        "phone number %(phone)s not usable for SMS", phone=partner.phone
+                    )
         elif channel == "portal":
             with_access = self._get_partners_with_portal_access(partners)
             for partner in partners - with_access:
@@ -394,12 +477,18 @@ class CustomerMessage(models.Model):
             .search(
                 [
                     ("share", "=", True),
-                    ("partner_id.commercial_partner_id", "in", partners.commercial_partner_id.ids),
+                    (
+                        "partner_id.commercial_partner_id",
+                        "in",
+                        partners.commercial_partner_id.ids,
+                    ),
                 ]
             )
         )
         commercial = users.partner_id.commercial_partner_id
-        return partners.filtered(lambda partner: partner.commercial_partner_id in commercial)
+        return partners.filtered(
+            lambda partner: partner.commercial_partner_id in commercial
+        )
 
     # ------------------------------------------------------------------
     # PROCESSING
@@ -410,8 +499,13 @@ class CustomerMessage(models.Model):
         to_cron = self.env["customer.message"]
         for message in self:
             pending = message.pending_count
-            due = not message.scheduled_date or message.scheduled_date <= fields.Datetime.now()
-            if due and (immediate or (immediate is None and pending <= IMMEDIATE_LIMIT)):
+            due = (
+                not message.scheduled_date
+                or message.scheduled_date <= fields.Datetime.now()
+            )
+            if due and (
+                immediate or (immediate is None and pending <= IMMEDIATE_LIMIT)
+            ):
                 message._process()
             else:
                 to_cron |= message
@@ -423,12 +517,18 @@ class CustomerMessage(models.Model):
 
     @api.model
     def _get_batch_size(self):
-        return int(self.env["ir.config_parameter"].sudo().get_param("customer_messages.batch_size", 500))
+        return int(
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param("customer_messages.batch_size", 500)
+        )
 
     @api.model
     def _auto_commit(self):
         """Commit per batch, except in tests, which roll back."""
-        return not modules.module.current_test and not getattr(threading.current_thread(), "testing", False)
+        return not modules.module.current_test and not getattr(
+            threading.current_thread(), "testing", False
+        )
 
     def _process(self, limit=None):
         """Deliver to the pending recipients of the messages, batch by batch.
@@ -446,7 +546,10 @@ class CustomerMessage(models.Model):
                 message.state = "processing"
             while limit is None or done < limit:
                 batch = Recipient.search(
-                    [("message_id", "=", message.id), ("state", "in", ("new", "processing"))],
+                    [
+                        ("message_id", "=", message.id),
+                        ("state", "in", ("new", "processing")),
+                    ],
                     limit=batch_size,
                     order="id",
                 )
@@ -456,9 +559,14 @@ class CustomerMessage(models.Model):
                 done += len(batch)
                 if self._auto_commit():
                     remaining = Recipient.search_count(
-                        [("message_id", "in", self.ids), ("state", "in", ("new", "processing"))]
+                        [
+                            ("message_id", "in", self.ids),
+                            ("state", "in", ("new", "processing")),
+                        ]
                     )
-                    self.env["ir.cron"]._commit_progress(len(batch), remaining=remaining)
+                    self.env["ir.cron"]._commit_progress(
+                        len(batch), remaining=remaining
+                    )
             message._update_state()
         return done
 
@@ -482,14 +590,18 @@ class CustomerMessage(models.Model):
         """Process the due messages, batch by batch, committing progress."""
         messages = self.search(
             Domain("state", "in", ("new", "processing"))
-            & (Domain("scheduled_date", "=", False) | Domain("scheduled_date", "<=", fields.Datetime.now())),
+            & (
+                Domain("scheduled_date", "=", False)
+                | Domain("scheduled_date", "<=", fields.Datetime.now())
+            ),
             order="id",
         )
         for message in messages:
             message._process()
         # processing recipients whose emails are still queued get them sent
         stalled = self.env["customer.message.recipient"].search(
-            [("state", "=", "processing"), ("mail_mail_id.state", "=", "outgoing")], limit=self._get_batch_size()
+            [("state", "=", "processing"), ("mail_mail_id.state", "=", "outgoing")],
+            limit=self._get_batch_size(),
         )
         if stalled:
             stalled._send_emails()
@@ -521,13 +633,17 @@ class CustomerMessage(models.Model):
         if self.sms_body:
             values = self._render_field("sms_body", res_ids, compute_lang=True)
         for partner_id in res_ids:
-            rendered[partner_id]["sms_body"] = values[partner_id] if self.sms_body else ""
+            rendered[partner_id]["sms_body"] = (
+                values[partner_id] if self.sms_body else ""
+            )
         return rendered
 
     def _is_template_content(self):
         self.ensure_one()
         template = self.template_id
-        return self.subject == template.subject and (self.body_html or "") == (template.body_html or "")
+        return self.subject == template.subject and (self.body_html or "") == (
+            template.body_html or ""
+        )
 
     def _get_documents(self, partners):
         """{partner: (posted invoices, draft invoices, payments)} the documents
@@ -545,25 +661,41 @@ class CustomerMessage(models.Model):
 
         def assign(records, index):
             for record in records:
-                for partner in by_commercial.get(record.partner_id.commercial_partner_id.id, ()):
+                for partner in by_commercial.get(
+                    record.partner_id.commercial_partner_id.id, ()
+                ):
                     documents[partner][index] |= record
 
         # picked documents
-        picked = self.sudo().invoice_ids.filtered(lambda move: move.partner_id.commercial_partner_id.id in by_commercial)
+        picked = self.sudo().invoice_ids.filtered(
+            lambda move: move.partner_id.commercial_partner_id.id in by_commercial
+        )
         assign(picked.filtered(lambda move: move.state == "posted"), 0)
         assign(picked.filtered(lambda move: move.state == "draft"), 1)
-        assign(self.sudo().payment_ids.filtered(lambda p: p.partner_id.commercial_partner_id.id in by_commercial), 2)
+        assign(
+            self.sudo().payment_ids.filtered(
+                lambda p: p.partner_id.commercial_partner_id.id in by_commercial
+            ),
+            2,
+        )
 
         # documents by rule
-        base = Domain("commercial_partner_id", "in", commercial_ids) & Domain("company_id", "=", self.company_id.id)
+        base = Domain("commercial_partner_id", "in", commercial_ids) & Domain(
+            "company_id", "=", self.company_id.id
+        )
         invoices = Domain("move_type", "=", "out_invoice")
-        for policy, state, index in ((self.invoice_policy, "posted", 0), (self.proforma_policy, "draft", 1)):
+        for policy, state, index in (
+            (self.invoice_policy, "posted", 0),
+            (self.proforma_policy, "draft", 1),
+        ):
             if policy == "none":
                 continue
             domain = base & invoices & Domain("state", "=", state)
             if policy == "unpaid" and state == "posted":
                 domain &= Domain("payment_state", "in", ("not_paid", "partial"))
-            domain &= self._get_date_domain(policy, "invoice_date" if state == "posted" else "date")
+            domain &= self._get_date_domain(
+                policy, "invoice_date" if state == "posted" else "date"
+            )
             moves = Move.search(domain, order="invoice_date desc, date desc, id desc")
             assign(self._keep_last(moves, policy), index)
         if self.payment_policy != "none":
@@ -639,7 +771,9 @@ class CustomerMessage(models.Model):
                 report = self.env.ref("account.account_invoices")
                 self.env["ir.attachment"].sudo().create(
                     {
-                        "name": invoice_sudo._get_invoice_report_filename(report=report),
+                        "name": invoice_sudo._get_invoice_report_filename(
+                            report=report
+                        ),
                         "raw": content,
                         "mimetype": "application/pdf",
                         "res_model": "account.move",
@@ -647,7 +781,9 @@ class CustomerMessage(models.Model):
                         "res_field": "invoice_pdf_report_file",
                     }
                 )
-                invoice_sudo.invalidate_recordset(["invoice_pdf_report_id", "invoice_pdf_report_file"])
+                invoice_sudo.invalidate_recordset(
+                    ["invoice_pdf_report_id", "invoice_pdf_report_file"]
+                )
             attachments |= invoice_sudo.invoice_pdf_report_id
         return attachments
 
@@ -657,7 +793,9 @@ class CustomerMessage(models.Model):
         # sudo: receipts are kept on their payment, found again by name
         Attachment = self.env["ir.attachment"].sudo()
         for payment in payments:
-            name = self.env._("Payment Receipt - %(name)s.pdf", name=payment.name.replace("/", "_"))
+            name = self.env._(
+                "Payment Receipt - %(name)s.pdf", name=payment.name.replace("/", "_")
+            )
             attachment = Attachment.search(
                 [
                     ("res_model", "=", "account.payment"),
@@ -671,7 +809,9 @@ class CustomerMessage(models.Model):
                 attachment = Attachment.create(
                     {
                         "name": name,
-                        "raw": self._render_pdf("account.action_report_payment_receipt", payment.sudo()),
+                        "raw": self._render_pdf(
+                            "account.action_report_payment_receipt", payment.sudo()
+                        ),
                         "mimetype": "application/pdf",
                         "res_model": "account.payment",
                         "res_id": payment.id,
@@ -691,9 +831,14 @@ class CustomerMessage(models.Model):
                     {
                         "name": self.env._(
                             "Pro-forma invoice %(number)s.pdf",
-                            number=draft.name if draft.name and draft.name != "/" else draft.id,
+                            number=draft.name
+                            if draft.name and draft.name != "/"
+                            else draft.id,
                         ),
-                        "raw": self._render_pdf("customer_messages.action_report_proforma_invoice", draft.sudo()),
+                        "raw": self._render_pdf(
+                            "customer_messages.action_report_proforma_invoice",
+                            draft.sudo(),
+                        ),
                         "mimetype": "application/pdf",
                         "res_model": "customer.message",
                         "res_id": self.id,
@@ -704,7 +849,11 @@ class CustomerMessage(models.Model):
 
     def _get_email_from(self):
         self.ensure_one()
-        return self.author_id.email_formatted or self.company_id.email_formatted or self.env.user.email_formatted
+        return (
+            self.author_id.email_formatted
+            or self.company_id.email_formatted
+            or self.env.user.email_formatted
+        )
 
     def _describe_documents(self):
         """A readable summary of the financial documents options."""
@@ -718,7 +867,10 @@ class CustomerMessage(models.Model):
         ):
             if policy != "none":
                 parts.append(f"{label}: {labels.get(policy, policy)}")
-        if any(p == "range" for p in (self.invoice_policy, self.proforma_policy, self.payment_policy)):
+        if any(
+            p == "range"
+            for p in (self.invoice_policy, self.proforma_policy, self.payment_policy)
+        ):
             parts.append(
                 self.env._(
                     "from %(start)s to %(end)s",

@@ -21,14 +21,18 @@ class IrActionsServer(models.Model):
         domain=[("model", "=", "res.partner")],
         ondelete="restrict",
     )
-    customer_message_channel = fields.Selection(selection=CHANNELS, string="Send to", default="email")
+    customer_message_channel = fields.Selection(
+        selection=CHANNELS, string="Send to", default="email"
+    )
     customer_message_partner_field_id = fields.Many2one(
         "ir.model.fields",
         string="Customer field",
-        domain="[('model_id', '=', model_id), ('ttype', '=', 'many2one'), ('relation', '=', 'res.partner')]",
+        domain="[('model_id', '=', model_id), ('ttype', '=', 'many2one'), "
+        "('relation', '=', 'res.partner')]",
         ondelete="cascade",
-        help="The field of the records that holds the customer; the records themselves for "
-        "customers, the customer of invoices and payments (which are then attached).",
+        help="The field of the records that holds the customer; the records "
+        "themselves for customers, the customer of invoices and payments (which are "
+        "then attached).",
     )
     customer_message_invoice_policy = fields.Selection(
         selection=INVOICE_POLICIES, string="Attach invoices", default="none"
@@ -42,8 +46,8 @@ class IrActionsServer(models.Model):
     customer_message_domain = fields.Char(
         string="Customers to send to",
         default="[]",
-        help="When the action runs without records (a scheduled action), it sends to the records "
-        "of the model matching this filter.",
+        help="When the action runs without records (a scheduled action), it sends "
+        "to the records of the model matching this filter.",
     )
 
     def _name_depends(self):
@@ -53,13 +57,18 @@ class IrActionsServer(models.Model):
         self.ensure_one()
         if self.state == "customer_message" and self.customer_message_template_id:
             return self.env._(
-                "Send customer message %(template)s", template=self.customer_message_template_id.name
+                "Send customer message %(template)s",
+                template=self.customer_message_template_id.name,
             )
         return super()._generate_action_name()
 
     @api.model
     def _warning_depends(self):
-        return [*super()._warning_depends(), "customer_message_template_id", "customer_message_partner_field_id"]
+        return [
+            *super()._warning_depends(),
+            "customer_message_template_id",
+            "customer_message_partner_field_id",
+        ]
 
     def _get_warning_messages(self):
         self.ensure_one()
@@ -77,7 +86,9 @@ class IrActionsServer(models.Model):
         records = eval_context.get("records") or eval_context.get("record")
         if not records:
             model = self.env[self.model_id.model]
-            domain = safe_eval(self.customer_message_domain or "[]", {"context": self.env.context})
+            domain = safe_eval(
+                self.customer_message_domain or "[]", {"context": self.env.context}
+            )
             records = model.search(Domain(domain))
         if not records:
             return False

@@ -22,7 +22,10 @@ class CustomerMessagesCommon(TransactionCase):
         super().setUpClass()
         cls.company = cls.env.company
         cls.user_internal = new_test_user(
-            cls.env, login="cm_internal", groups="base.group_user", name="Plain Internal"
+            cls.env,
+            login="cm_internal",
+            groups="base.group_user",
+            name="Plain Internal",
         )
         cls.user_messages = new_test_user(
             cls.env,
@@ -81,7 +84,10 @@ class RecordingHandler:
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.lower() in self.refused:
-            return "550 5.1.1 <%s>: Recipient address rejected: mailbox unavailable" % address
+            return (
+                "550 5.1.1 <%s>: Recipient address rejected: "
+                "mailbox unavailable" % address
+            )
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -90,7 +96,9 @@ class RecordingHandler:
             {
                 "mail_from": envelope.mail_from,
                 "rcpt_tos": list(envelope.rcpt_tos),
-                "message": email.message_from_bytes(envelope.content, policy=email.policy.default),
+                "message": email.message_from_bytes(
+                    envelope.content, policy=email.policy.default
+                ),
             }
         )
         return "250 Message accepted for delivery"
@@ -106,7 +114,9 @@ class SMTPServerCase(CustomerMessagesCommon):
             sock.bind(("127.0.0.1", 0))
             cls.smtp_port = sock.getsockname()[1]
         cls.smtp_handler = RecordingHandler()
-        cls.smtp_controller = Controller(cls.smtp_handler, hostname="127.0.0.1", port=cls.smtp_port)
+        cls.smtp_controller = Controller(
+            cls.smtp_handler, hostname="127.0.0.1", port=cls.smtp_port
+        )
         cls.smtp_controller.start()
         cls.addClassCleanup(cls.smtp_controller.stop)
         cls.env["ir.mail_server"].search([]).active = False
@@ -130,7 +140,9 @@ class SMTPServerCase(CustomerMessagesCommon):
         super().setUp()
         # Odoo sends no email in tests unless told to: these tests are about
         # what really reaches the SMTP server.
-        self.startPatcher(patch.object(IrMail_Server, "_disable_send", return_value=False))
+        self.startPatcher(
+            patch.object(IrMail_Server, "_disable_send", return_value=False)
+        )
         self.smtp_handler.messages.clear()
         self.smtp_handler.refused.clear()
 
@@ -139,7 +151,8 @@ class SMTPServerCase(CustomerMessagesCommon):
         return [
             item["message"]
             for item in self.smtp_handler.messages
-            if address is None or address.lower() in [rcpt.lower() for rcpt in item["rcpt_tos"]]
+            if address is None
+            or address.lower() in [rcpt.lower() for rcpt in item["rcpt_tos"]]
         ]
 
     @staticmethod

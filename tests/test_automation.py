@@ -19,7 +19,9 @@ class TestAutomation(HttpCase, SendingCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.alice.write({"phone": "+32 470 12 34 56", "country_id": cls.env.ref("base.be").id})
+        cls.alice.write(
+            {"phone": "+32 470 12 34 56", "country_id": cls.env.ref("base.be").id}
+        )
 
     def _activate(self, xmlid):
         record = self.env.ref(xmlid)
@@ -36,12 +38,21 @@ class TestAutomation(HttpCase, SendingCase):
         (email,) = self.received("alice@example.com")
         self.assertIn("Your new invoice", email["Subject"])
         pdf = invoice.invoice_pdf_report_id
-        self.assertEqual(self.pdf_attachments(email), {pdf.name: pdf.raw}, "exactly the posted invoice")
+        self.assertEqual(
+            self.pdf_attachments(email),
+            {pdf.name: pdf.raw},
+            "exactly the posted invoice",
+        )
         self.assertNotIn(other.name, email.as_string())
 
-        message = self.env["customer.message"].search([("invoice_ids", "in", invoice.ids)])
+        message = self.env["customer.message"].search(
+            [("invoice_ids", "in", invoice.ids)]
+        )
         self.assertEqual(message.origin, "automated")
-        self.assertEqual(message.origin_ref, "Customer messages: send posted invoices by portal and email")
+        self.assertEqual(
+            message.origin_ref,
+            "Customer messages: send posted invoices by portal and email",
+        )
         self.assertEqual(message.channel, "portal_email")
         self.assertEqual(message.state, "sent")
         self.assertEqual(invoice.customer_message_count, 1)
@@ -54,7 +65,12 @@ class TestAutomation(HttpCase, SendingCase):
         invoice.button_draft()
         invoice.action_post()
         self.assertEqual(len(self.received("alice@example.com")), 1)
-        self.assertEqual(self.env["customer.message"].search_count([("invoice_ids", "in", invoice.ids)]), 1)
+        self.assertEqual(
+            self.env["customer.message"].search_count(
+                [("invoice_ids", "in", invoice.ids)]
+            ),
+            1,
+        )
 
     def test_customer_blocked_rule(self):
         self._activate("customer_messages.base_automation_customer_blocked")
@@ -62,10 +78,16 @@ class TestAutomation(HttpCase, SendingCase):
         threading.Thread(target=gateway.serve_forever, daemon=True).start()
         self.addCleanup(gateway.server_close)
         self.addCleanup(gateway.shutdown)
-        self.env["ir.config_parameter"].sudo().set_param("sms.endpoint", f"http://127.0.0.1:{gateway.server_port}")
+        self.env["ir.config_parameter"].sudo().set_param(
+            "sms.endpoint", f"http://127.0.0.1:{gateway.server_port}"
+        )
         FakeGateway.received.clear()
         self.startPatcher(
-            patch.object(iap_tools, "modules", SimpleNamespace(module=SimpleNamespace(current_test=None)))
+            patch.object(
+                iap_tools,
+                "modules",
+                SimpleNamespace(module=SimpleNamespace(current_test=None)),
+            )
         )
 
         self.alice.customer_status = "blocked"
@@ -88,7 +110,9 @@ class TestAutomation(HttpCase, SendingCase):
 
     def test_unpaid_reminder_scheduled_action(self):
         cron = self._activate("customer_messages.ir_cron_unpaid_reminder")
-        unpaid_alice = self._create_invoice(self.alice, 10.0) | self._create_invoice(self.alice, 11.0)
+        unpaid_alice = self._create_invoice(self.alice, 10.0) | self._create_invoice(
+            self.alice, 11.0
+        )
         paid_alice = self._create_invoice(self.alice, 12.0)
         self._pay(paid_alice)
         unpaid_bob = self._create_invoice(self.bob, 13.0)
@@ -102,14 +126,19 @@ class TestAutomation(HttpCase, SendingCase):
         self.assertEqual(email_alice["Subject"], "Reminder: unpaid invoices")
         self.assertEqual(
             self.pdf_attachments(email_alice),
-            {move.invoice_pdf_report_id.name: move.invoice_pdf_report_id.raw for move in unpaid_alice},
+            {
+                move.invoice_pdf_report_id.name: move.invoice_pdf_report_id.raw
+                for move in unpaid_alice
+            },
         )
         self.assertEqual(
             self.pdf_attachments(email_bob),
-            {unpaid_bob.invoice_pdf_report_id.name: unpaid_bob.invoice_pdf_report_id.raw},
+            {pdf.name: pdf.raw for pdf in unpaid_bob.invoice_pdf_report_id},
         )
         self.assertFalse(paid_alice.invoice_pdf_report_id, "paid invoices are not sent")
-        message = self.env["customer.message"].search([("server_action_id", "=", cron.ir_actions_server_id.id)])
+        message = self.env["customer.message"].search(
+            [("server_action_id", "=", cron.ir_actions_server_id.id)]
+        )
         self.assertEqual(message.origin, "automated")
         self.assertEqual(message.origin_ref, cron.name)
 
@@ -117,7 +146,9 @@ class TestAutomation(HttpCase, SendingCase):
         cron.method_direct_trigger()
         self.assertEqual(len(self.smtp_handler.messages), 2)
         self.assertEqual(
-            self.env["customer.message"].search_count([("server_action_id", "=", cron.ir_actions_server_id.id)]),
+            self.env["customer.message"].search_count(
+                [("server_action_id", "=", cron.ir_actions_server_id.id)]
+            ),
             1,
         )
 
@@ -131,19 +162,28 @@ class TestAutomation(HttpCase, SendingCase):
                 "state": "customer_message",
                 "customer_message_template_id": self.template.id,
                 "customer_message_channel": "email",
-                "customer_message_partner_field_id": self.env["ir.model.fields"]._get(
-                    "customer.service", "partner_id"
-                ).id,
+                "customer_message_partner_field_id": self.env["ir.model.fields"]
+                ._get("customer.service", "partner_id")
+                .id,
             }
         )
         services = self.alice.service_ids | self.bob.service_ids
-        action.with_context(active_model="customer.service", active_ids=services.ids).run()
+        action.with_context(
+            active_model="customer.service", active_ids=services.ids
+        ).run()
         self.assertEqual(len(self.smtp_handler.messages), 2)
-        self.assertEqual(self.received("bob@example.com")[0]["Subject"], "Notice for Bob Company")
+        self.assertEqual(
+            self.received("bob@example.com")[0]["Subject"], "Notice for Bob Company"
+        )
 
         message = self.env["customer.message"]._send_to_customers(
             self.alice,
-            {"template_id": self.template.id, "channel": "email", "origin": "automated", "origin_ref": "my code"},
+            {
+                "template_id": self.template.id,
+                "channel": "email",
+                "origin": "automated",
+                "origin_ref": "my code",
+            },
         )
         self.assertEqual(message.state, "sent")
         self.assertEqual(len(self.received("alice@example.com")), 2)

@@ -46,7 +46,13 @@ class SendingCase(SMTPServerCase):
                 "partner_id": partner.id,
                 "invoice_date": invoice_date or date.today(),
                 "invoice_line_ids": [
-                    Command.create({"name": "Internet subscription", "quantity": 1, "price_unit": amount})
+                    Command.create(
+                        {
+                            "name": "Internet subscription",
+                            "quantity": 1,
+                            "price_unit": amount,
+                        }
+                    )
                 ],
             }
         )
@@ -108,26 +114,34 @@ class TestSingleSend(SendingCase):
         self.assertEqual(email["Subject"], "Notice for Alice Person")
         self.assertIn("your login is alice", self.html_body(email))
         pdfs = self.pdf_attachments(email)
+        invoice_pdf = invoice_open.invoice_pdf_report_id
         recipient = message.recipient_ids
-        proforma = recipient.attachment_ids.filtered(lambda a: a.res_model == "customer.message")
-        receipt = recipient.attachment_ids.filtered(lambda a: a.res_model == "account.payment")
+        proforma = recipient.attachment_ids.filtered(
+            lambda a: a.res_model == "customer.message"
+        )
+        receipt = recipient.attachment_ids.filtered(
+            lambda a: a.res_model == "account.payment"
+        )
         self.assertEqual(
             pdfs,
             {
-                invoice_open.invoice_pdf_report_id.name: invoice_open.invoice_pdf_report_id.raw,
+                invoice_pdf.name: invoice_pdf.raw,
                 receipt.name: receipt.raw,
                 proforma.name: proforma.raw,
             },
-            "the open invoice, the receipt of the payment and the pro-forma of the draft",
+            "the open invoice, the payment's receipt, the draft's pro-forma",
         )
         self.assertEqual(
-            invoice_open.invoice_pdf_report_id.name, invoice_open.name.replace("/", "_") + ".pdf"
+            invoice_open.invoice_pdf_report_id.name,
+            invoice_open.name.replace("/", "_") + ".pdf",
         )
         self.assertEqual(receipt.res_id, payment.id)
         self.assertIn(payment.name.replace("/", "_"), receipt.name)
         self.assertIn(f"Pro-forma invoice {draft.id}", proforma.name)
         self.assertNotIn(other_invoice.name.replace("/", "_") + ".pdf", pdfs)
-        self.assertFalse(other_invoice.invoice_pdf_report_id, "nobody else's document was rendered")
+        self.assertFalse(
+            other_invoice.invoice_pdf_report_id, "nobody else's document was rendered"
+        )
         self.assertFalse(invoice_paid.invoice_pdf_report_id)
 
         self.assertEqual(message.state, "sent")
@@ -136,25 +150,40 @@ class TestSingleSend(SendingCase):
         self.assertTrue(recipient.sent_date)
         self.assertEqual(recipient.subject, "Notice for Alice Person")
         self.assertEqual(len(recipient.attachment_ids), 3)
-        self.assertFalse(recipient.mail_mail_id.exists(), "sent emails are deleted by Odoo's queue")
-        self.assertEqual(message.recipient_filter, f"Customer ID {self.alice.id} (Alice Person)")
+        self.assertFalse(
+            recipient.mail_mail_id.exists(), "sent emails are deleted by Odoo's queue"
+        )
+        self.assertEqual(
+            message.recipient_filter, f"Customer ID {self.alice.id} (Alice Person)"
+        )
 
     def test_invoice_pdf_rendered_once(self):
         invoice = self._create_invoice(self.alice, 10.0)
         self.assertFalse(invoice.invoice_pdf_report_id)
-        values = {"subject": "Your invoice", "body_html": "<p>Here it is</p>", "channel": "email"}
+        values = {
+            "subject": "Your invoice",
+            "body_html": "<p>Here it is</p>",
+            "channel": "email",
+        }
         self.env["customer.message"]._send_to_customers(invoice, values)
         attachment = invoice.invoice_pdf_report_id
-        self.assertTrue(attachment, "the posted invoice keeps its PDF, as when Odoo sends it")
+        self.assertTrue(
+            attachment, "the posted invoice keeps its PDF, as when Odoo sends it"
+        )
         self.env["customer.message"]._send_to_customers(invoice, values)
-        self.assertEqual(invoice.invoice_pdf_report_id, attachment, "the kept PDF is reused")
+        self.assertEqual(
+            invoice.invoice_pdf_report_id, attachment, "the kept PDF is reused"
+        )
         self.assertEqual(len(self.received("alice@example.com")), 2)
         for email in self.received("alice@example.com"):
             self.assertEqual(list(self.pdf_attachments(email)), [attachment.name])
 
     def test_send_test(self):
         composer = self._compose(
-            mode="single", partner_id=self.alice, template_id=self.template, channel="portal_email"
+            mode="single",
+            partner_id=self.alice,
+            template_id=self.template,
+            channel="portal_email",
         )
         composer.test_partner_id = self.bob
         composer.test_email = "staff@example.com"
@@ -171,15 +200,30 @@ class TestSingleSend(SendingCase):
 
     def test_exclusions(self):
         nomail = self._create_customer("No Mail", customer_login="nomail")
-        invalid = self._create_customer("Bad Mail", customer_login="bad", email="not-an-address")
-        banned = self._create_customer("Banned", customer_login="banned", email="banned@example.com")
+        invalid = self._create_customer(
+            "Bad Mail", customer_login="bad", email="not-an-address"
+        )
+        banned = self._create_customer(
+            "Banned", customer_login="banned", email="banned@example.com"
+        )
         self.env["mail.blacklist"].create({"email": "banned@example.com"})
-        composer = self._compose(mode="mass", channel="email", subject="Hello", location_ids=self.location_north)
+        composer = self._compose(
+            mode="mass",
+            channel="email",
+            subject="Hello",
+            location_ids=self.location_north,
+        )
         composer.partner_ids = self.alice | nomail | invalid | banned
         composer.location_ids = False
         self.assertEqual(composer.recipient_count, 1)
         self.assertEqual(composer.excluded_count, 3)
-        for name in ("No Mail", "Bad Mail", "Banned", "no email address", "blacklisted"):
+        for name in (
+            "No Mail",
+            "Bad Mail",
+            "Banned",
+            "no email address",
+            "blacklisted",
+        ):
             self.assertIn(name, composer.exclusion_summary)
         composer.action_confirm()
         message = self.env["customer.message"].browse(composer.action_send()["res_id"])
@@ -202,13 +246,17 @@ class TestSingleSend(SendingCase):
         )
         self.assertTrue(new_portal_user.share)
         self.smtp_handler.messages.clear()  # the portal invitation
-        composer = self._compose(mode="mass", channel="portal", subject="Maintenance tonight")
+        composer = self._compose(
+            mode="mass", channel="portal", subject="Maintenance tonight"
+        )
         composer.partner_ids = self.alice | self.bob
         self.assertEqual(composer.recipient_count, 1, "Bob has no portal access")
         self.assertIn("no customer portal access", composer.exclusion_summary)
         composer.action_confirm()
         message = self.env["customer.message"].browse(composer.action_send()["res_id"])
-        self.assertFalse(self.smtp_handler.messages, "the portal channel sends no email")
+        self.assertFalse(
+            self.smtp_handler.messages, "the portal channel sends no email"
+        )
         line = message.recipient_ids.filtered(lambda r: r.partner_id == self.alice)
         self.assertEqual(line.state, "sent")
         self.assertIn("Maintenance tonight", line.mail_message_id.body)
@@ -216,7 +264,9 @@ class TestSingleSend(SendingCase):
         self.assertEqual(portal_user.partner_id, self.alice)
 
     def test_template_editing_refused(self):
-        composer = self._compose(user=self.user_messages, mode="single", partner_id=self.alice, subject="Hi")
+        composer = self._compose(
+            user=self.user_messages, mode="single", partner_id=self.alice, subject="Hi"
+        )
         self.assertFalse(composer.can_edit_templates)
         with self.assertRaises(AccessError):
             composer.action_save_as_template()
@@ -230,17 +280,28 @@ class TestSingleSend(SendingCase):
             )
         # dynamic code beyond plain placeholders is for template editors only
         with self.assertRaises(AccessError):
-            self.env["customer.message"].with_user(self.user_messages)._send_to_customers(
-                self.alice, {"subject": "{{ object.sudo().write({'name': 'x'}) }}", "channel": "email"}
+            self.env["customer.message"].with_user(
+                self.user_messages
+            )._send_to_customers(
+                self.alice,
+                {
+                    "subject": "{{ object.sudo().write({'name': 'x'}) }}",
+                    "channel": "email",
+                },
             )
         # plain placeholders of the customer are fine
         self.env["customer.message"].with_user(self.user_messages)._send_to_customers(
-            self.alice, {"subject": "Login {{ object.customer_login }}", "channel": "email"}
+            self.alice,
+            {"subject": "Login {{ object.customer_login }}", "channel": "email"},
         )
-        self.assertEqual(self.received("alice@example.com")[-1]["Subject"], "Login alice")
+        self.assertEqual(
+            self.received("alice@example.com")[-1]["Subject"], "Login alice"
+        )
         # a template editor saves the content as a new template
         self.user_manager.group_ids |= self.env.ref("mail.group_mail_template_editor")
-        composer = self._compose(user=self.user_manager, mode="single", partner_id=self.alice)
+        composer = self._compose(
+            user=self.user_manager, mode="single", partner_id=self.alice
+        )
         composer.subject = "Welcome {{ object.name }}"
         composer.body_html = "<p>Welcome aboard</p>"
         composer.action_save_as_template()
@@ -283,8 +344,12 @@ class TestMassSend(SendingCase):
         cls.with_invoice = cls.crowd[:3]
         cls.invoices = cls.env["account.move"]
         for customer in cls.with_invoice:
-            cls.invoices |= cls._create_invoice(customer, 30.0, invoice_date=date(2026, 1, 5))
-            cls.invoices |= cls._create_invoice(customer, 31.0, invoice_date=date(2026, 2, 5))
+            cls.invoices |= cls._create_invoice(
+                customer, 30.0, invoice_date=date(2026, 1, 5)
+            )
+            cls.invoices |= cls._create_invoice(
+                customer, 31.0, invoice_date=date(2026, 2, 5)
+            )
 
     def _mass_compose(self):
         composer = self._compose(
@@ -305,21 +370,27 @@ class TestMassSend(SendingCase):
         self.assertFalse(self.smtp_handler.messages)
         self.assertEqual(message.recipient_filter, "Locations: South Town")
 
-        self.env["ir.config_parameter"].sudo().set_param("customer_messages.batch_size", "80")
+        self.env["ir.config_parameter"].sudo().set_param(
+            "customer_messages.batch_size", "80"
+        )
         self.env["customer.message"]._cron_process()
 
         self.assertEqual(len(self.smtp_handler.messages), 201)
         for customer in self.crowd | self.bob:
             (email,) = self.received(customer.email)
             self.assertEqual(email["Subject"], f"Notice for {customer.name}")
-            self.assertIn(f"your login is {customer.customer_login}", self.html_body(email))
+            self.assertIn(
+                f"your login is {customer.customer_login}", self.html_body(email)
+            )
             pdfs = self.pdf_attachments(email)
             if customer in self.with_invoice:
                 last = self.invoices.filtered(
                     lambda m, c=customer: m.partner_id == c and m.amount_total == 31.0
                 )
                 pdf = last.invoice_pdf_report_id
-                self.assertEqual(pdfs, {pdf.name: pdf.raw}, "the last invoice of that customer")
+                self.assertEqual(
+                    pdfs, {pdf.name: pdf.raw}, "the last invoice of that customer"
+                )
             else:
                 self.assertFalse(pdfs)
         self.assertEqual(message.state, "sent")
@@ -349,7 +420,9 @@ class TestMassSend(SendingCase):
         message.action_retry_failed()
         self.env["customer.message"]._cron_process()
         self.assertEqual(
-            sorted(rcpt for item in self.smtp_handler.messages for rcpt in item["rcpt_tos"]),
+            sorted(
+                rcpt for item in self.smtp_handler.messages for rcpt in item["rcpt_tos"]
+            ),
             sorted(refused.mapped("email")),
             "only the failed recipients get it again",
         )
@@ -367,7 +440,9 @@ class TestMassSend(SendingCase):
             message.action_cancel()
 
     def test_cancel_while_processing(self):
-        self.env["ir.config_parameter"].sudo().set_param("customer_messages.batch_size", "50")
+        self.env["ir.config_parameter"].sudo().set_param(
+            "customer_messages.batch_size", "50"
+        )
         message = self._mass_compose()
         message._process(limit=50)  # the cron stopped after one batch
         self.assertEqual(len(self.smtp_handler.messages), 50)
@@ -389,7 +464,9 @@ class TestMassSend(SendingCase):
         self.assertEqual(len(queued), 40)
         self.env["customer.message"]._cron_process()
         self.assertEqual(len(self.smtp_handler.messages), 201)
-        delivered = [rcpt for item in self.smtp_handler.messages for rcpt in item["rcpt_tos"]]
+        delivered = [
+            rcpt for item in self.smtp_handler.messages for rcpt in item["rcpt_tos"]
+        ]
         self.assertEqual(len(set(delivered)), 201, "nobody got it twice")
         self.assertEqual(message.state, "sent")
 
@@ -409,7 +486,9 @@ class TestMassSend(SendingCase):
 class TestComposerTour(HttpCase, SendingCase):
     def test_composer_tour(self):
         self.start_tour("/odoo", "customer_messages_composer", login="cm_user")
-        message = self.env["customer.message"].search([("subject", "=", "Planned maintenance")])
+        message = self.env["customer.message"].search(
+            [("subject", "=", "Planned maintenance")]
+        )
         self.assertEqual(message.state, "sent")
         self.assertEqual(message.recipient_ids.partner_id, self.alice | self.bob)
         self.assertEqual(len(self.smtp_handler.messages), 2)

@@ -16,7 +16,11 @@ STATUS_FILTERS = {
     "status_blocked": "blocked",
 }
 BILLING_FILTERS = {"billing_recurring": "recurring", "billing_prepaid": "prepaid"}
-SERVICE_FILTERS = {"service_internet": "internet", "service_voice": "voice", "service_custom": "custom"}
+SERVICE_FILTERS = {
+    "service_internet": "internet",
+    "service_voice": "voice",
+    "service_custom": "custom",
+}
 EXCLUSIONS_SHOWN = 20
 
 
@@ -28,15 +32,23 @@ class CustomerMessageComposer(models.TransientModel):
     _name = "customer.message.composer"
     _description = "Customer Message Composer"
 
-    step = fields.Selection(selection=[("compose", "Compose"), ("confirm", "Confirm")], default="compose")
+    step = fields.Selection(
+        selection=[("compose", "Compose"), ("confirm", "Confirm")], default="compose"
+    )
     mode = fields.Selection(
-        selection=[("single", "One customer"), ("mass", "Mass sending")], default="single", required=True
+        selection=[("single", "One customer"), ("mass", "Mass sending")],
+        default="single",
+        required=True,
     )
     # --- recipients
     partner_id = fields.Many2one(
-        "res.partner", string="Customer", help="Search by Customer ID, login, name, email or phone."
+        "res.partner",
+        string="Customer",
+        help="Search by Customer ID, login, name, email or phone.",
     )
-    partner_ids = fields.Many2many("res.partner", string="Customer IDs", help="Exactly these customers.")
+    partner_ids = fields.Many2many(
+        "res.partner", string="Customer IDs", help="Exactly these customers."
+    )
     filter_login = fields.Char(string="Login")
     status_new = fields.Boolean(string="New")
     status_active = fields.Boolean(string="Active")
@@ -50,7 +62,11 @@ class CustomerMessageComposer(models.TransientModel):
     date_added_from = fields.Date(string="Date added from")
     date_added_to = fields.Date(string="Date added to")
     category = fields.Selection(
-        selection=[("all", "All"), ("person", "Private person"), ("company", "Company")],
+        selection=[
+            ("all", "All"),
+            ("person", "Private person"),
+            ("company", "Company"),
+        ],
         default="all",
         required=True,
     )
@@ -71,10 +87,20 @@ class CustomerMessageComposer(models.TransientModel):
     exclusion_summary = fields.Html(compute="_compute_recipients", sanitize=False)
     first_recipient_id = fields.Many2one("res.partner", compute="_compute_recipients")
     # --- content
-    channel = fields.Selection(selection=CHANNELS, string="Send to", default="email", required=True)
-    template_id = fields.Many2one("mail.template", string="Template", domain=[("model", "=", "res.partner")])
+    channel = fields.Selection(
+        selection=CHANNELS, string="Send to", default="email", required=True
+    )
+    template_id = fields.Many2one(
+        "mail.template", string="Template", domain=[("model", "=", "res.partner")]
+    )
     subject = fields.Char(compute="_compute_content", store=True, readonly=False)
-    body_html = fields.Html(string="Message", compute="_compute_content", store=True, readonly=False, sanitize=False)
+    body_html = fields.Html(
+        string="Message",
+        compute="_compute_content",
+        store=True,
+        readonly=False,
+        sanitize=False,
+    )
     sms_body = fields.Text(string="SMS text")
     attachment_ids = fields.Many2many("ir.attachment", string="Attachments")
     can_edit_templates = fields.Boolean(compute="_compute_can_edit_templates")
@@ -83,7 +109,10 @@ class CustomerMessageComposer(models.TransientModel):
         "account.move",
         string="Invoices and pro-formas",
         groups="account.group_account_invoice,account.group_account_readonly",
-        domain=[("move_type", "=", "out_invoice"), ("state", "in", ("draft", "posted"))],
+        domain=[
+            ("move_type", "=", "out_invoice"),
+            ("state", "in", ("draft", "posted")),
+        ],
     )
     payment_ids = fields.Many2many(
         "account.payment",
@@ -91,24 +120,36 @@ class CustomerMessageComposer(models.TransientModel):
         domain=[("payment_type", "=", "inbound")],
         groups="account.group_account_invoice,account.group_account_readonly",
     )
-    invoice_policy = fields.Selection(selection=INVOICE_POLICIES, string="Invoices", default="none", required=True)
+    invoice_policy = fields.Selection(
+        selection=INVOICE_POLICIES, string="Invoices", default="none", required=True
+    )
     proforma_policy = fields.Selection(
-        selection=INVOICE_POLICIES, string="Pro-forma invoices", default="none", required=True
+        selection=INVOICE_POLICIES,
+        string="Pro-forma invoices",
+        default="none",
+        required=True,
     )
     payment_policy = fields.Selection(
-        selection=PAYMENT_POLICIES, string="Payment receipts", default="none", required=True
+        selection=PAYMENT_POLICIES,
+        string="Payment receipts",
+        default="none",
+        required=True,
     )
     document_date_from = fields.Date(string="Documents from")
     document_date_to = fields.Date(string="Documents to")
     scheduled_date = fields.Datetime(string="Send at", help="Leave empty to send now.")
     # --- preview and test
     preview_index = fields.Integer(default=0)
-    preview_partner_id = fields.Many2one("res.partner", string="Preview for", compute="_compute_preview")
+    preview_partner_id = fields.Many2one(
+        "res.partner", string="Preview for", compute="_compute_preview"
+    )
     preview_subject = fields.Char(compute="_compute_preview")
     preview_body = fields.Html(compute="_compute_preview", sanitize=False)
     preview_documents = fields.Html(compute="_compute_preview", sanitize=False)
     test_partner_id = fields.Many2one("res.partner", string="Test with Customer ID")
-    test_email = fields.Char(string="Test address", default=lambda self: self.env.user.email)
+    test_email = fields.Char(
+        string="Test address", default=lambda self: self.env.user.email
+    )
 
     @api.model
     def default_get(self, fields_list):
@@ -127,7 +168,9 @@ class CustomerMessageComposer(models.TransientModel):
             if len(partners) == 1:
                 values.update(mode="single", partner_id=partners.id)
             else:
-                values.update(mode="mass", partner_ids=[fields.Command.set(partners.ids)])
+                values.update(
+                    mode="mass", partner_ids=[fields.Command.set(partners.ids)]
+                )
         return values
 
     # ------------------------------------------------------------------
@@ -145,9 +188,9 @@ class CustomerMessageComposer(models.TransientModel):
                 composer.body_html = composer.body_html or False
 
     def _compute_can_edit_templates(self):
-        can_edit = self.env.user.has_group("mail.group_mail_template_editor") and self.env[
-            "mail.template"
-        ].has_access("create")
+        can_edit = self.env.user.has_group(
+            "mail.group_mail_template_editor"
+        ) and self.env["mail.template"].has_access("create")
         for composer in self:
             composer.can_edit_templates = can_edit
 
@@ -161,12 +204,14 @@ class CustomerMessageComposer(models.TransientModel):
             domain &= Domain("id", "in", self.partner_ids.ids)
         if self.filter_login:
             domain &= Domain("customer_login", "ilike", self.filter_login)
-        statuses = [value for fname, value in STATUS_FILTERS.items() if self[fname]]
-        if statuses:
-            domain &= Domain("customer_status", "in", statuses)
-        billing = [value for fname, value in BILLING_FILTERS.items() if self[fname]]
-        if billing:
-            domain &= Domain("billing_type", "in", billing)
+        for fname, choices in (
+            ("customer_status", STATUS_FILTERS),
+            ("billing_type", BILLING_FILTERS),
+            ("service_ids.service_type", SERVICE_FILTERS),
+        ):
+            values = [value for choice, value in choices.items() if self[choice]]
+            if values:
+                domain &= Domain(fname, "in", values)
         for fname, value in (
             ("name", self.filter_name),
             ("email", self.filter_email),
@@ -186,14 +231,16 @@ class CustomerMessageComposer(models.TransientModel):
             domain &= Domain("location_id", "in", self.location_ids.ids)
         if self.tariff_ids:
             domain &= Domain("service_ids.tariff_id", "in", self.tariff_ids.ids)
-        services = [value for fname, value in SERVICE_FILTERS.items() if self[fname]]
-        if services:
-            domain &= Domain("service_ids.service_type", "in", services)
         if self.advanced_domain and self.advanced_domain != "[]":
             try:
                 domain &= Domain(safe_eval(self.advanced_domain))
             except (ValueError, SyntaxError, NameError) as error:
-                raise UserError(self.env._("The advanced filter is not a valid domain: %(error)s", error=error)) from error
+                raise UserError(
+                    self.env._(
+                        "The advanced filter is not a valid domain: %(error)s",
+                        error=error,
+                    )
+                ) from error
         return domain
 
     def _get_recipients(self):
@@ -207,11 +254,17 @@ class CustomerMessageComposer(models.TransientModel):
         self.ensure_one()
         if self.mode == "single":
             return self.env._(
-                "Customer ID %(id)s (%(name)s)", id=self.partner_id.id, name=self.partner_id.display_name
+                "Customer ID %(id)s (%(name)s)",
+                id=self.partner_id.id,
+                name=self.partner_id.display_name,
             )
         parts = []
         if self.partner_ids:
-            parts.append(self.env._("Customer IDs: %s", ", ".join(str(i) for i in self.partner_ids.ids)))
+            parts.append(
+                self.env._(
+                    "Customer IDs: %s", ", ".join(str(i) for i in self.partner_ids.ids)
+                )
+            )
         labels = {
             fname: self._fields[fname].get_description(self.env)["string"]
             for fname in (*STATUS_FILTERS, *BILLING_FILTERS, *SERVICE_FILTERS)
@@ -224,24 +277,56 @@ class CustomerMessageComposer(models.TransientModel):
             chosen = [labels[fname] for fname in group if self[fname]]
             if chosen:
                 parts.append(f"{title}: {', '.join(chosen)}")
-        for fname in ("filter_login", "filter_name", "filter_email", "filter_phone", "date_added_from", "date_added_to"):
+        for fname in (
+            "filter_login",
+            "filter_name",
+            "filter_email",
+            "filter_phone",
+            "date_added_from",
+            "date_added_to",
+        ):
             if self[fname]:
-                parts.append(f"{labels.get(fname) or self._fields[fname].string}: {self[fname]}")
+                parts.append(
+                    f"{labels.get(fname) or self._fields[fname].string}: {self[fname]}"
+                )
         if self.category != "all":
-            parts.append(f"{self._fields['category'].string}: {dict(self._fields['category'].selection)[self.category]}")
+            parts.append(
+                f"{self._fields['category'].string}: "
+                f"{dict(self._fields['category'].selection)[self.category]}"
+            )
         for fname in ("reseller_ids", "location_ids", "tariff_ids"):
             if self[fname]:
-                parts.append(f"{self._fields[fname].string}: {', '.join(self[fname].mapped('display_name'))}")
+                parts.append(
+                    f"{self._fields[fname].string}: "
+                    f"{', '.join(self[fname].mapped('display_name'))}"
+                )
         if self.advanced_domain and self.advanced_domain != "[]":
-            parts.append(f"{self._fields['advanced_domain'].string}: {self.advanced_domain}")
+            parts.append(
+                f"{self._fields['advanced_domain'].string}: {self.advanced_domain}"
+            )
         return "; ".join(parts) or self.env._("All customers")
 
     @api.depends(
-        "mode", "partner_id", "partner_ids", "filter_login", "status_new", "status_active", "status_inactive",
-        "status_blocked", "billing_recurring", "billing_prepaid", "filter_name", "filter_email", "filter_phone",
-        "date_added_from", "date_added_to", "category", "reseller_ids", "location_ids", "tariff_ids",
-        "service_internet", "service_voice", "service_custom", "advanced_domain", "channel", "test_email",
-    )  # fmt: skip
+        "mode",
+        "partner_id",
+        "partner_ids",
+        "filter_login",
+        *STATUS_FILTERS,
+        *BILLING_FILTERS,
+        *SERVICE_FILTERS,
+        "filter_name",
+        "filter_email",
+        "filter_phone",
+        "date_added_from",
+        "date_added_to",
+        "category",
+        "reseller_ids",
+        "location_ids",
+        "tariff_ids",
+        "advanced_domain",
+        "channel",
+        "test_email",
+    )
     def _compute_recipients(self):
         Message = self.env["customer.message"]
         for composer in self:
@@ -252,27 +337,58 @@ class CustomerMessageComposer(models.TransientModel):
             reasons = Message._get_exclusion_reasons(partners, channel=composer.channel)
             composer.recipient_count = len(partners) - len(reasons)
             composer.excluded_count = len(reasons)
-            composer.first_recipient_id = partners.filtered(lambda p, r=reasons: p.id not in r)[:1]
+            composer.first_recipient_id = partners.filtered(
+                lambda p, r=reasons: p.id not in r
+            )[:1]
             if reasons:
-                excluded = partners.filtered(lambda p, r=reasons: p.id in r)[:EXCLUSIONS_SHOWN]
+                excluded = partners.filtered(lambda p, r=reasons: p.id in r)[
+                    :EXCLUSIONS_SHOWN
+                ]
                 items = Markup("").join(
                     Markup("<li>%s (%s %s): %s</li>")
-                    % (partner.display_name, self.env._("ID"), partner.id, reasons[partner.id])
+                    % (
+                        partner.display_name,
+                        self.env._("ID"),
+                        partner.id,
+                        reasons[partner.id],
+                    )
                     for partner in excluded
                 )
                 more = ""
                 if len(reasons) > EXCLUSIONS_SHOWN:
-                    more = self.env._("and %(count)s more", count=len(reasons) - EXCLUSIONS_SHOWN)
-                composer.exclusion_summary = Markup("<ul class='mb-0'>%s</ul>%s") % (items, more)
+                    more = self.env._(
+                        "and %(count)s more", count=len(reasons) - EXCLUSIONS_SHOWN
+                    )
+                composer.exclusion_summary = Markup("<ul class='mb-0'>%s</ul>%s") % (
+                    items,
+                    more,
+                )
             else:
                 composer.exclusion_summary = False
 
-    @api.depends("preview_index", "subject", "body_html", "sms_body", "template_id", "first_recipient_id",
-                 "invoice_policy", "proforma_policy", "payment_policy", "invoice_ids", "payment_ids",
-                 "document_date_from", "document_date_to", "attachment_ids")  # fmt: skip
+    @api.depends(
+        "preview_index",
+        "subject",
+        "body_html",
+        "sms_body",
+        "template_id",
+        "first_recipient_id",
+        "invoice_policy",
+        "proforma_policy",
+        "payment_policy",
+        "invoice_ids",
+        "payment_ids",
+        "document_date_from",
+        "document_date_to",
+        "attachment_ids",
+    )
     def _compute_preview(self):
         for composer in self:
-            partners = composer._get_sendable_recipients() if composer.recipient_count else self.env["res.partner"]
+            partners = (
+                composer._get_sendable_recipients()
+                if composer.recipient_count
+                else self.env["res.partner"]
+            )
             if not partners or not composer.subject:
                 composer.preview_partner_id = False
                 composer.preview_subject = False
@@ -280,20 +396,38 @@ class CustomerMessageComposer(models.TransientModel):
                 composer.preview_documents = False
                 continue
             partner = partners[composer.preview_index % len(partners)]
-            message = self.env["customer.message"].new(composer._prepare_message_values())
+            message = self.env["customer.message"].new(
+                composer._prepare_message_values()
+            )
             rendered = message._render_for_partners(partner)[partner.id]
             posted, drafts, payments = message._get_documents(partner)[partner]
             names = [
                 *composer.attachment_ids.mapped("name"),
-                *(self.env._("Invoice %(name)s (PDF)", name=move.name) for move in posted),
-                *(self.env._("Pro-forma invoice %(name)s (PDF)", name=move.name or move.id) for move in drafts),
-                *(self.env._("Payment receipt %(name)s (PDF)", name=payment.name) for payment in payments),
+                *(
+                    self.env._("Invoice %(name)s (PDF)", name=move.name)
+                    for move in posted
+                ),
+                *(
+                    self.env._(
+                        "Pro-forma invoice %(name)s (PDF)", name=move.name or move.id
+                    )
+                    for move in drafts
+                ),
+                *(
+                    self.env._("Payment receipt %(name)s (PDF)", name=payment.name)
+                    for payment in payments
+                ),
             ]
             composer.preview_partner_id = partner
             composer.preview_subject = rendered["subject"]
-            composer.preview_body = rendered["sms_body"] if composer.channel == "sms" else rendered["body_html"]
+            composer.preview_body = (
+                rendered["sms_body"]
+                if composer.channel == "sms"
+                else rendered["body_html"]
+            )
             composer.preview_documents = (
-                Markup("<ul class='mb-0'>%s</ul>") % Markup("").join(Markup("<li>%s</li>") % escape(n) for n in names)
+                Markup("<ul class='mb-0'>%s</ul>")
+                % Markup("").join(Markup("<li>%s</li>") % escape(n) for n in names)
                 if names
                 else False
             )
@@ -301,7 +435,9 @@ class CustomerMessageComposer(models.TransientModel):
     def _get_sendable_recipients(self):
         self.ensure_one()
         partners = self._get_recipients()
-        reasons = self.env["customer.message"]._get_exclusion_reasons(partners, channel=self.channel)
+        reasons = self.env["customer.message"]._get_exclusion_reasons(
+            partners, channel=self.channel
+        )
         return partners.filtered(lambda partner: partner.id not in reasons)
 
     # ------------------------------------------------------------------
@@ -328,7 +464,9 @@ class CustomerMessageComposer(models.TransientModel):
 
     def action_view_recipients(self):
         self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id("customer_messages.res_partner_action_customers")
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "customer_messages.res_partner_action_customers"
+        )
         action.update(
             domain=list(self._get_recipient_domain()),
             name=self.env._("Recipients"),
@@ -349,7 +487,9 @@ class CustomerMessageComposer(models.TransientModel):
     def action_confirm(self):
         self._check_ready()
         if not self.recipient_count:
-            raise UserError(self.env._("No customer can receive this message on this channel."))
+            raise UserError(
+                self.env._("No customer can receive this message on this channel.")
+            )
         self.step = "confirm"
         return self._reopen()
 
@@ -383,7 +523,9 @@ class CustomerMessageComposer(models.TransientModel):
         """Create the message and queue it; open it in the history."""
         self._check_ready()
         partners = self._get_recipients()
-        message = self.env["customer.message"]._send_to_customers(partners, self._prepare_message_values())
+        message = self.env["customer.message"]._send_to_customers(
+            partners, self._prepare_message_values()
+        )
         return {
             "type": "ir.actions.act_window",
             "res_model": "customer.message",
@@ -396,7 +538,9 @@ class CustomerMessageComposer(models.TransientModel):
         """Send the message as rendered for one customer to the test address."""
         self._check_ready()
         if not self.test_partner_id:
-            raise UserError(self.env._("Enter the Customer ID to render the test message for."))
+            raise UserError(
+                self.env._("Enter the Customer ID to render the test message for.")
+            )
         if not email_normalize(self.test_email or ""):
             raise UserError(self.env._("Enter a valid test email address."))
         values = self._prepare_message_values()
@@ -406,10 +550,14 @@ class CustomerMessageComposer(models.TransientModel):
             test_email=self.test_email,
             scheduled_date=False,
             recipient_filter=self.env._(
-                "Test for Customer ID %(id)s to %(email)s", id=self.test_partner_id.id, email=self.test_email
+                "Test for Customer ID %(id)s to %(email)s",
+                id=self.test_partner_id.id,
+                email=self.test_email,
             ),
         )
-        message = self.env["customer.message"]._send_to_customers(self.test_partner_id, values, immediate=True)
+        message = self.env["customer.message"]._send_to_customers(
+            self.test_partner_id, values, immediate=True
+        )
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
@@ -418,7 +566,9 @@ class CustomerMessageComposer(models.TransientModel):
                 "message": self.env._(
                     "Test message to %(email)s: %(state)s",
                     email=self.test_email,
-                    state=dict(message._fields["state"]._description_selection(self.env))[message.state],
+                    state=dict(
+                        message._fields["state"]._description_selection(self.env)
+                    )[message.state],
                 ),
                 "next": self._reopen(),
             },
