@@ -67,12 +67,11 @@ class CustomerMessage(models.Model):
     )
     template_id = fields.Many2one(
         "mail.template",
-        string="Template",
         domain=[("model", "=", "res.partner")],
         ondelete="set null",
     )
     author_id = fields.Many2one(
-        "res.users", string="Author", default=lambda self: self.env.user, index=True
+        "res.users", default=lambda self: self.env.user, index=True
     )
     company_id = fields.Many2one(
         "res.company", required=True, index=True, default=lambda self: self.env.company

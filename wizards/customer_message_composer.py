@@ -91,7 +91,7 @@ class CustomerMessageComposer(models.TransientModel):
         selection=CHANNELS, string="Send to", default="email", required=True
     )
     template_id = fields.Many2one(
-        "mail.template", string="Template", domain=[("model", "=", "res.partner")]
+        "mail.template", domain=[("model", "=", "res.partner")]
     )
     subject = fields.Char(compute="_compute_content", store=True, readonly=False)
     body_html = fields.Html(
