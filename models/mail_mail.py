@@ -24,7 +24,10 @@ class MailMail(models.Model):
             else:
                 recipients._set_delivery_result()
         return super()._postprocess_sent_message(
-            success_pids, success_emails, failure_reason=failure_reason, failure_type=failure_type
+            success_pids,
+            success_emails,
+            failure_reason=failure_reason,
+            failure_type=failure_type,
         )
 
     def write(self, vals):

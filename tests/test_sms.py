@@ -23,10 +23,18 @@ class FakeGateway(BaseHTTPRequestHandler):
         results = []
         for message in payload["params"]["messages"]:
             for number in message["numbers"]:
-                type(self).received.append((self.path, number["number"], message["content"]))
-                state = "wrong_number_format" if number["number"] in self.wrong_numbers else "success"
+                type(self).received.append(
+                    (self.path, number["number"], message["content"])
+                )
+                state = (
+                    "wrong_number_format"
+                    if number["number"] in self.wrong_numbers
+                    else "success"
+                )
                 results.append({"uuid": number["uuid"], "state": state})
-        body = json.dumps({"jsonrpc": "2.0", "id": payload["id"], "result": results}).encode()
+        body = json.dumps(
+            {"jsonrpc": "2.0", "id": payload["id"], "result": results}
+        ).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -52,10 +60,16 @@ class TestSmsChannel(CustomerMessagesCommon):
         )
         belgium = cls.env.ref("base.be")
         cls.alice = cls._create_customer(
-            "Alice Person", customer_login="alice", phone="+32 470 12 34 56", country_id=belgium.id
+            "Alice Person",
+            customer_login="alice",
+            phone="+32 470 12 34 56",
+            country_id=belgium.id,
         )
         cls.bob = cls._create_customer(
-            "Bob Person", customer_login="bob", phone="+32 470 65 43 21", country_id=belgium.id
+            "Bob Person",
+            customer_login="bob",
+            phone="+32 470 65 43 21",
+            country_id=belgium.id,
         )
         cls.mute = cls._create_customer("Mute Person", customer_login="mute")
 
@@ -65,7 +79,11 @@ class TestSmsChannel(CustomerMessagesCommon):
         FakeGateway.wrong_numbers = set()
         # Odoo refuses IAP calls in tests; the call goes to the gateway above.
         self.startPatcher(
-            patch.object(iap_tools, "modules", SimpleNamespace(module=SimpleNamespace(current_test=None)))
+            patch.object(
+                iap_tools,
+                "modules",
+                SimpleNamespace(module=SimpleNamespace(current_test=None)),
+            )
         )
 
     def test_sms_send(self):
@@ -81,13 +99,23 @@ class TestSmsChannel(CustomerMessagesCommon):
         self.assertEqual(
             sorted(FakeGateway.received),
             [
-                ("/api/sms/3/send", "+32470123456", "Hello Alice Person, the network is back."),
-                ("/api/sms/3/send", "+32470654321", "Hello Bob Person, the network is back."),
+                (
+                    "/api/sms/3/send",
+                    "+32470123456",
+                    "Hello Alice Person, the network is back.",
+                ),
+                (
+                    "/api/sms/3/send",
+                    "+32470654321",
+                    "Hello Bob Person, the network is back.",
+                ),
             ],
         )
         by_partner = {line.partner_id: line for line in message.recipient_ids}
         self.assertEqual(by_partner[self.alice].state, "sent")
-        self.assertEqual(by_partner[self.alice].sms_body, "Hello Alice Person, the network is back.")
+        self.assertEqual(
+            by_partner[self.alice].sms_body, "Hello Alice Person, the network is back."
+        )
         self.assertEqual(by_partner[self.bob].state, "error")
         self.assertEqual(by_partner[self.bob].failure_reason, "Wrong Number Format")
         self.assertEqual(by_partner[self.mute].state, "cancelled")
@@ -97,6 +125,8 @@ class TestSmsChannel(CustomerMessagesCommon):
         FakeGateway.received.clear()
         FakeGateway.wrong_numbers = set()
         message.action_retry_failed()
-        self.assertEqual([number for _path, number, _text in FakeGateway.received], ["+32470654321"])
+        self.assertEqual(
+            [number for _path, number, _text in FakeGateway.received], ["+32470654321"]
+        )
         self.assertEqual(by_partner[self.bob].state, "sent")
         self.assertEqual(message.state, "sent")
