@@ -1,0 +1,462 @@
+"""Benchmark of customer messages against Odoo's mass mailing (run by dev/bench).
+
+Both paths deliver one personalised email per customer, on the same customers
+of the same database, to the same aiosmtpd server listening on 127.0.0.1 (in
+a thread of this process, as in the module's end-to-end tests):
+
+- customer_messages: ``customer.message._send_to_customers(...,
+  immediate=False)`` queues the recipient lines, then ``_cron_process()``
+  renders the content, creates one mail.mail per recipient, sends them and
+  writes each status back on its line;
+- mass_mailing: ``mailing.mailing.action_send_mail()`` renders and queues the
+  mail.mail records (with their mailing.trace), then
+  ``mail.mail.process_email_queue()`` runs until all of them are sent.
+
+Each path is warmed up first on a few other customers (templates compiled,
+caches filled), so that neither pays the first-run costs. Mass mailings to
+few recipients are sent at once rather than queued (mail.mail.force.send.limit,
+100 by default): it is set to 0 so that mass_mailing always queues, as
+``immediate=False`` does. It commits as Odoo's crons do: this is no test and
+the database is made for it. A path that raises is reported as failed and the
+others still run.
+
+    python dev/bench.py --database cm_bench [--count N] [--profile]
+"""
+
+import argparse
+import cProfile
+import email
+import email.policy
+import logging
+import os
+import pstats
+import smtplib
+import socket
+import sys
+import threading
+import time
+import traceback
+import warnings
+from collections import Counter
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import formataddr
+
+from aiosmtpd.controller import Controller
+
+import odoo
+from odoo import api, sql_db
+from odoo.modules.registry import Registry
+from odoo.tools import config
+
+SUBJECT = "Hello {{ object.name }}"
+BODY = "<p>Dear <t t-out='object.name'/></p>"
+WARMUP_COUNT = 20
+PROFILE_LINES = 30
+
+
+@dataclass
+class Result:
+    """What one path did: its timings, its SQL queries and what the SMTP
+    server received."""
+
+    name: str
+    recipients: int
+    queue_time: float | None
+    deliver_time: float
+    queue_queries: int | None = None
+    deliver_queries: int | None = None
+    received: int = 0
+    problems: list = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def total_time(self):
+        return (self.queue_time or 0.0) + self.deliver_time
+
+
+class CountingHandler:
+    """aiosmtpd handler keeping the envelope and the raw message of every
+    DATA it accepts; messages are only parsed after the timings."""
+
+    def __init__(self):
+        self.received = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.received.append((tuple(envelope.rcpt_tos), envelope.content))
+        return "250 Message accepted for delivery"
+
+    def take(self):
+        """The messages received since the last call."""
+        received, self.received = self.received, []
+        return received
+
+
+def positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number")
+    return value
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        prog="dev/bench",
+        description="Customer messages against Odoo's mass mailing, "
+        "to an SMTP server on 127.0.0.1.",
+    )
+    parser.add_argument(
+        "--count",
+        type=positive_int,
+        default=1000,
+        help="recipients per path (default 1000)",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="send once more with customer_messages under cProfile "
+        "and print where the time goes",
+    )
+    parser.add_argument("--database", help=argparse.SUPPRESS)
+    parser.add_argument("--check-args", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if not args.check_args and not args.database:
+        parser.error("--database is required (dev/bench prepares it)")
+    return args
+
+
+def start_smtp_server():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    handler = CountingHandler()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    return controller, handler
+
+
+def prepare(env, port, count):
+    """The mail server, the sender and the customers, committed."""
+    env["ir.mail_server"].search([]).write({"active": False})
+    env["ir.mail_server"].create(
+        {
+            "name": "Benchmark SMTP on 127.0.0.1",
+            "smtp_host": "127.0.0.1",
+            "smtp_port": port,
+            "smtp_encryption": "none",
+        }
+    )
+    env.company.email = "isp@example.com"
+    # mass mailings to at most this many recipients are sent at once rather
+    # than queued (100 by default): always queue, like immediate=False
+    env["ir.config_parameter"].set_param("mail.mail.force.send.limit", "0")
+    Partner = env["res.partner"]
+    customers = Partner.create(
+        [
+            {
+                "name": f"Bench Customer {index:05d}",
+                "email": f"bench.customer.{index:05d}@example.com",
+            }
+            for index in range(1, count + 1)
+        ]
+    )
+    warmup = Partner.create(
+        [
+            {
+                "name": f"Bench Warm-up {index:03d}",
+                "email": f"bench.warmup.{index:03d}@example.com",
+            }
+            for index in range(1, WARMUP_COUNT + 1)
+        ]
+    )
+    env.cr.commit()
+    return customers, warmup
+
+
+def run_customer_messages(env, partners):
+    Message = env["customer.message"]
+    queries = sql_db.sql_counter
+    start = time.perf_counter()
+    message = Message._send_to_customers(
+        partners,
+        {"subject": SUBJECT, "body_html": BODY, "channel": "email"},
+        immediate=False,
+    )
+    env.cr.commit()
+    queued = time.perf_counter()
+    queued_queries = sql_db.sql_counter
+    Message._cron_process()
+    env.cr.commit()
+    result = Result(
+        "customer_messages",
+        len(partners),
+        queue_time=queued - start,
+        deliver_time=time.perf_counter() - queued,
+        queue_queries=queued_queries - queries,
+        deliver_queries=sql_db.sql_counter - queued_queries,
+    )
+    message.invalidate_recordset()
+    if message.state != "sent" or message.sent_count != len(partners):
+        result.problems.append(
+            f"message {message.id} is {message.state} with {message.sent_count} "
+            f"of {len(partners)} lines sent"
+        )
+    return result
+
+
+def run_mass_mailing(env, partners):
+    MailMail = env["mail.mail"]
+    queries = sql_db.sql_counter
+    start = time.perf_counter()
+    mailing = env["mailing.mailing"].create(
+        {
+            "subject": SUBJECT,
+            "body_html": BODY,
+            "mailing_type": "mail",
+            "mailing_model_id": env["ir.model"]._get_id("res.partner"),
+            "mailing_domain": repr([("id", "in", partners.ids)]),
+            "email_from": env.user.email_formatted,
+        }
+    )
+    mailing.action_send_mail()  # commits after each batch of mail.mail
+    env.cr.commit()
+    queued = time.perf_counter()
+    queued_queries = sql_db.sql_counter
+    # Odoo's mail queue cron, run until the mailing is sent
+    pending = [("mailing_id", "=", mailing.id), ("state", "=", "outgoing")]
+    left = MailMail.search_count(pending)
+    stalled = False
+    while left:
+        MailMail.process_email_queue()
+        now_left = MailMail.search_count(pending)
+        stalled = now_left >= left
+        if stalled:
+            break
+        left = now_left
+    env.cr.commit()
+    result = Result(
+        "mass_mailing",
+        len(partners),
+        queue_time=queued - start,
+        deliver_time=time.perf_counter() - queued,
+        queue_queries=queued_queries - queries,
+        deliver_queries=sql_db.sql_counter - queued_queries,
+    )
+    if stalled:
+        result.problems.append(
+            f"the mail queue stalled with {left} emails of the mailing left"
+        )
+    sent = env["mailing.trace"].search_count(
+        [("mass_mailing_id", "=", mailing.id), ("trace_status", "=", "sent")]
+    )
+    if sent != len(partners):
+        result.problems.append(f"{sent} of {len(partners)} mailing traces are sent")
+    return result
+
+
+def run_smtplib(port, partners, email_from):
+    """The transport alone: the same number of similar, prebuilt messages
+    over one SMTP connection."""
+    messages = []
+    for partner in partners:
+        message = EmailMessage()
+        message["From"] = email_from
+        message["To"] = formataddr((partner.name, partner.email))
+        message["Subject"] = f"Hello {partner.name}"
+        message.set_content(f"Dear {partner.name}")
+        message.add_alternative(f"<p>Dear {partner.name}</p>", subtype="html")
+        messages.append(message)
+    start = time.perf_counter()
+    with smtplib.SMTP("127.0.0.1", port, timeout=60) as smtp:
+        for message in messages:
+            smtp.send_message(message)
+    return Result(
+        "raw smtplib, 1 connection",
+        len(partners),
+        queue_time=None,
+        deliver_time=time.perf_counter() - start,
+    )
+
+
+def attempt(env, name, run, *args):
+    """Run one path; an exception makes it a failed result, rolled back."""
+    try:
+        return run(env, *args)
+    except Exception as error:  # noqa: BLE001 - reported, the other paths still run
+        traceback.print_exc()
+        env.cr.rollback()
+        env.invalidate_all()
+        result = Result(name, len(args[0]), queue_time=None, deliver_time=0.0)
+        result.error = f"{type(error).__name__}: {error}".splitlines()[0]
+        result.problems.append(f"raised {result.error}")
+        return result
+
+
+def check_received(result, received, partners):
+    """Exactly one message per customer, personalised with its name."""
+    result.received = len(received)
+    names = {partner.email.lower(): partner.name for partner in partners}
+    if len(received) != len(names):
+        result.problems.append(
+            f"the SMTP server received {len(received)} messages "
+            f"for {len(names)} recipients"
+        )
+    per_address = Counter()
+    unexpected = wrong_subject = wrong_body = 0
+    for rcpt_tos, content in received:
+        message = email.message_from_bytes(content, policy=email.policy.default)
+        addresses = [address.lower() for address in rcpt_tos]
+        per_address.update(addresses)
+        name = names.get(addresses[0]) if len(addresses) == 1 else None
+        if name is None:
+            unexpected += 1
+            continue
+        if str(message["subject"]) != f"Hello {name}":
+            wrong_subject += 1
+        body = message.get_body(preferencelist=("html", "plain"))
+        if f"Dear {name}" not in (body.get_content() if body else ""):
+            wrong_body += 1
+    missing = len(set(names) - set(per_address))
+    duplicated = sum(1 for count in per_address.values() if count > 1)
+    for count, what in (
+        (unexpected, "messages not for exactly one of the customers"),
+        (wrong_subject, "messages without the customer's name in the subject"),
+        (wrong_body, "messages without the customer's name in the body"),
+        (missing, "customers without a message"),
+        (duplicated, "customers with more than one message"),
+    ):
+        if count:
+            result.problems.append(f"{count} {what}")
+
+
+def print_results(results, env, port):
+    env.cr.execute("SHOW server_version")
+    pg_version = env.cr.fetchone()[0]
+    python_version = sys.version.split()[0]
+    print()
+    print(
+        f"Odoo {odoo.release.version}, PostgreSQL {pg_version}, "
+        f"Python {python_version}, aiosmtpd on 127.0.0.1:{port} in this process, "
+        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}"
+    )
+    header = (
+        f"{'path':<28}{'recipients':>11}{'queue s':>10}{'deliver s':>11}"
+        f"{'total s':>10}{'msg/s':>9}{'SQL/msg':>9}  SMTP received"
+    )
+    print(header)
+    print("-" * len(header))
+    for result in results:
+        count = result.recipients
+        if result.error:
+            print(f"{result.name:<28}{count:>11}  FAILED: {result.error}")
+            continue
+        queue = "-" if result.queue_time is None else f"{result.queue_time:.2f}"
+        sql = "-"
+        if result.queue_queries is not None:
+            sql = f"{(result.queue_queries + result.deliver_queries) / count:.1f}"
+        status = "PROBLEM" if result.problems else "exactly N"
+        print(
+            f"{result.name:<28}{count:>11}{queue:>10}{result.deliver_time:>11.2f}"
+            f"{result.total_time:>10.2f}{count / result.total_time:>9.1f}{sql:>9}"
+            f"  {result.received} ({status})"
+        )
+    print()
+    for result in results:
+        count = result.recipients
+        if result.queue_queries is not None and not result.error:
+            print(
+                f"{result.name}: SQL queries {result.queue_queries} to queue "
+                f"+ {result.deliver_queries} to deliver "
+                f"= {result.queue_queries / count:.1f} "
+                f"+ {result.deliver_queries / count:.1f} per message; "
+                f"{result.queue_time * 1000 / count:.2f} ms "
+                f"+ {result.deliver_time * 1000 / count:.2f} ms per message"
+            )
+    for result in results:
+        print(
+            f"{result.name}: the SMTP server received {result.received} messages "
+            f"for {result.recipients} recipients"
+        )
+        for problem in result.problems:
+            print(f"{result.name}: PROBLEM: {problem}")
+
+
+def profile_customer_messages(env, partners, handler):
+    """Send once more (a new message to the same customers) under cProfile."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    result = attempt(env, "customer_messages", run_customer_messages, partners)
+    profiler.disable()
+    check_received(result, handler.take(), partners)
+    print()
+    if result.error:
+        print(f"customer_messages under cProfile: FAILED: {result.error}")
+        return result
+    print(
+        "customer_messages under cProfile (slower than above): "
+        f"queue {result.queue_time:.2f} s, deliver {result.deliver_time:.2f} s, "
+        f"{len(partners) / result.total_time:.1f} msg/s"
+    )
+    stats = pstats.Stats(profiler, stream=sys.stdout).strip_dirs()
+    stats.sort_stats("cumulative").print_stats(PROFILE_LINES)
+    stats.sort_stats("tottime").print_stats(PROFILE_LINES)
+    return result
+
+
+PATHS = (
+    ("customer_messages", run_customer_messages),
+    ("mass_mailing", run_mass_mailing),
+)
+
+
+def main(argv):
+    args = parse_args(argv)
+    if args.check_args:
+        return 0
+    config.parse_config(
+        ["--database", args.database, "--no-http", "--log-level=warn"],
+        setup_logging=True,
+    )
+    # aiosmtpd logs every SMTP command it receives
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
+    # Odoo 19 logs werkzeug's deprecations with a stack, once per email
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    threading.current_thread().dbname = args.database
+    registry = Registry(args.database)
+    controller, handler = start_smtp_server()
+    results = []
+    try:
+        with registry.cursor() as cr:
+            env = api.Environment(cr, api.SUPERUSER_ID, {})
+            env = env(context=env["res.users"].context_get())
+            customers, warmup = prepare(env, controller.port, args.count)
+
+            print(f"warming up both paths on {len(warmup)} other customers", flush=True)
+            for name, run in PATHS:
+                warmup_result = attempt(env, name, run, warmup)
+                check_received(warmup_result, handler.take(), warmup)
+                if warmup_result.problems:
+                    problems = "; ".join(warmup_result.problems)
+                    print(f"warm-up of {name}: PROBLEM: {problems}", flush=True)
+
+            print(f"sending to {len(customers)} customers: raw smtplib", flush=True)
+            results.append(
+                run_smtplib(controller.port, customers, env.user.email_formatted)
+            )
+            check_received(results[-1], handler.take(), customers)
+            for name, run in PATHS:
+                print(f"sending: {name}", flush=True)
+                results.append(attempt(env, name, run, customers))
+                check_received(results[-1], handler.take(), customers)
+            print_results(results, env, controller.port)
+
+            if args.profile:
+                results.append(profile_customer_messages(env, customers, handler))
+            cr.rollback()
+    finally:
+        controller.stop()
+    return 1 if any(result.problems for result in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
