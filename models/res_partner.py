@@ -1,5 +1,6 @@
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
+from odoo.fields import Domain
 
 CUSTOMER_STATUSES = [
     ("new", "New"),
@@ -12,6 +13,17 @@ BILLING_TYPES = [("recurring", "Recurring payments"), ("prepaid", "Prepaid")]
 
 class ResPartner(models.Model):
     _inherit = "res.partner"
+    # staff find customers by Customer ID (see _search_display_name), login,
+    # name, email or phone
+    _rec_names_search = [
+        "complete_name",
+        "email",
+        "ref",
+        "vat",
+        "company_registry",
+        "customer_login",
+        "phone",
+    ]
 
     customer_login = fields.Char(
         string="Customer login",
@@ -84,6 +96,17 @@ class ResPartner(models.Model):
         )
         for partner in self:
             partner.service_count = counts.get(partner, 0)
+
+    @api.model
+    def _search_display_name(self, operator, value):
+        domain = super()._search_display_name(operator, value)
+        if (
+            operator in ("ilike", "=ilike", "=")
+            and isinstance(value, str)
+            and value.strip().isdigit()
+        ):
+            domain = Domain.OR([domain, [("id", "=", int(value.strip()))]])
+        return domain
 
     def mail_allowed_qweb_expressions(self):
         # Placeholders that staff who are not template editors may use in

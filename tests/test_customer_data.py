@@ -157,6 +157,23 @@ class TestCustomerData(CustomerMessagesCommon):
         self.assertEqual(self.location_north.partner_count, 2)
         self.assertEqual(self.tariff_fiber.service_count, 1)
 
+    def test_find_customer(self):
+        """The composer's customer field finds a customer by Customer ID,
+        login, name, email or phone."""
+        self.alice.write({"email": "alice@example.com", "phone": "+1 555 0142"})
+        Partner = self.env["res.partner"].with_user(self.user_messages)
+        for search in (
+            str(self.alice.id),
+            "alice",
+            "Alice Pers",
+            "alice@example",
+            "555 0142",
+        ):
+            found = Partner.name_search(search, limit=50)
+            self.assertIn(
+                self.alice.id, [partner_id for partner_id, _name in found], search
+            )
+
     def test_search_view_filters(self):
         """Every filter of the Customers search view is a valid domain that
         finds the customers it names."""
