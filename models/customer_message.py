@@ -46,7 +46,7 @@ class CustomerMessage(models.Model):
     _name = "customer.message"
     _description = "Customer Message"
     _inherit = ["mail.render.mixin"]
-    _order = "id desc"
+    _order = "date desc, id desc"
     _rec_name = "subject"
     _check_company_auto = True
     # Content is rendered by the cron for every recipient: only template

@@ -20,7 +20,12 @@ class MailMail(models.Model):
         if recipients:
             # sudo: the queue runs as whoever sends it; the line is ours.
             if failure_type:
-                recipients._set_delivery_result(failure_reason or failure_type)
+                labels = dict(
+                    self._fields["failure_type"]._description_selection(self.env)
+                )
+                recipients._set_delivery_result(
+                    failure_reason or labels.get(failure_type) or failure_type
+                )
             else:
                 recipients._set_delivery_result()
         return super()._postprocess_sent_message(

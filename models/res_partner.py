@@ -40,7 +40,9 @@ class ResPartner(models.Model):
         help="Set on ISP customers only: a contact without a status is not a customer "
         "of the ISP. Customers created from Messages > Customers start as New.",
     )
-    billing_type = fields.Selection(selection=BILLING_TYPES, tracking=True)
+    billing_type = fields.Selection(
+        selection=BILLING_TYPES, string="Billing type", tracking=True
+    )
     is_reseller = fields.Boolean(
         string="Is a reseller",
         help="A service provider or reseller that customers can belong to.",

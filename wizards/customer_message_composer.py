@@ -47,7 +47,7 @@ class CustomerMessageComposer(models.TransientModel):
         help="Search by Customer ID, login, name, email or phone.",
     )
     partner_ids = fields.Many2many(
-        "res.partner", string="Customer IDs", help="Exactly these customers."
+        "res.partner", string="Customers", help="Exactly these customers."
     )
     filter_login = fields.Char(string="Login")
     status_new = fields.Boolean(string="New")
