@@ -18,16 +18,22 @@ class CustomerMessagesPortal(CustomerPortal):
 
     def _prepare_home_portal_values(self, counters):
         values = super()._prepare_home_portal_values(counters)
-        wanted = {"customer_message_count", "customer_message_unread_count"} & set(counters)
+        wanted = {"customer_message_count", "customer_message_unread_count"} & set(
+            counters
+        )
         if wanted:
             Recipient = request.env[RECIPIENT_MODEL]
             can_read = Recipient.has_access("read")
             domain = self._customer_message_get_domain()
             if "customer_message_count" in counters:
-                values["customer_message_count"] = Recipient.search_count(domain) if can_read else 0
+                values["customer_message_count"] = (
+                    Recipient.search_count(domain) if can_read else 0
+                )
             if "customer_message_unread_count" in counters:
                 values["customer_message_unread_count"] = (
-                    Recipient.search_count(domain & Domain("read_date", "=", False)) if can_read else 0
+                    Recipient.search_count(domain & Domain("read_date", "=", False))
+                    if can_read
+                    else 0
                 )
         return values
 
@@ -46,12 +52,20 @@ class CustomerMessagesPortal(CustomerPortal):
 
     def _customer_message_get_searchbar_sortings(self):
         return {
-            "date": {"label": request.env._("Newest"), "order": "message_date desc, id desc"},
-            "subject": {"label": request.env._("Subject"), "order": "subject asc, id desc"},
+            "date": {
+                "label": request.env._("Newest"),
+                "order": "message_date desc, id desc",
+            },
+            "subject": {
+                "label": request.env._("Subject"),
+                "order": "subject asc, id desc",
+            },
         }
 
     def _customer_message_get_searchbar_inputs(self):
-        return {"subject": {"input": "subject", "label": request.env._("Search in Subject")}}
+        return {
+            "subject": {"input": "subject", "label": request.env._("Search in Subject")}
+        }
 
     def _customer_message_check_access(self, recipient_id, access_token=None):
         """The recipient line a visitor may see, sudoed, or None.
@@ -60,7 +74,9 @@ class CustomerMessagesPortal(CustomerPortal):
         holder of a line's access token reads that line only. Lines that are
         not published in the portal are hidden from both."""
         try:
-            recipient_sudo = self._document_check_access(RECIPIENT_MODEL, recipient_id, access_token)
+            recipient_sudo = self._document_check_access(
+                RECIPIENT_MODEL, recipient_id, access_token
+            )
         except (AccessError, MissingError):
             return None
         if not recipient_sudo._is_published_in_portal():
@@ -73,12 +89,16 @@ class CustomerMessagesPortal(CustomerPortal):
         """Visitors are sent to the login page, customers to their home (or
         get a 404 for a file), without a word about the document."""
         if request.env.user._is_public():
-            return request.redirect("/web/login?" + urlencode({"redirect": request.httprequest.path}))
+            return request.redirect(
+                "/web/login?" + urlencode({"redirect": request.httprequest.path})
+            )
         if not_found:
-            return request.not_found()
+            raise request.not_found()
         return request.redirect("/my")
 
-    def _customer_message_attachment_url(self, recipient_sudo, attachment, access_token=None):
+    def _customer_message_attachment_url(
+        self, recipient_sudo, attachment, access_token=None
+    ):
         url = f"{recipient_sudo.access_url}/attachment/{attachment.id}"
         if access_token:
             url += "?" + urlencode({"access_token": access_token})
@@ -89,9 +109,15 @@ class CustomerMessagesPortal(CustomerPortal):
     # ------------------------------------------------------------------
 
     @http.route(
-        ["/my/messages", "/my/messages/page/<int:page>"], type="http", auth="user", website=True, readonly=True
+        ["/my/messages", "/my/messages/page/<int:page>"],
+        type="http",
+        auth="user",
+        website=True,
+        readonly=True,
     )
-    def portal_my_customer_messages(self, page=1, sortby=None, search=None, search_in="subject", **kw):
+    def portal_my_customer_messages(
+        self, page=1, sortby=None, search=None, search_in="subject", **kw
+    ):
         Recipient = request.env[RECIPIENT_MODEL]
         values = self._prepare_portal_layout_values()
         searchbar_sortings = self._customer_message_get_searchbar_sortings()
@@ -115,7 +141,10 @@ class CustomerMessagesPortal(CustomerPortal):
         )
         recipients = (
             Recipient.search(
-                domain, order=searchbar_sortings[sortby]["order"], limit=self._items_per_page, offset=pager["offset"]
+                domain,
+                order=searchbar_sortings[sortby]["order"],
+                limit=self._items_per_page,
+                offset=pager["offset"],
             )
             if can_read
             else Recipient
@@ -124,7 +153,8 @@ class CustomerMessagesPortal(CustomerPortal):
         # sudo: these lines came from the customer's own search, under the
         # record rules; only the number of their files is read.
         attachment_counts = {
-            recipient.id: len(recipient._get_portal_attachments()) for recipient in recipients.sudo()
+            recipient.id: len(recipient._get_portal_attachments())
+            for recipient in recipients.sudo()
         }
         values.update(
             {
@@ -142,17 +172,24 @@ class CustomerMessagesPortal(CustomerPortal):
         )
         return request.render("customer_messages.portal_my_customer_messages", values)
 
-    @http.route(["/my/messages/<int:recipient_id>"], type="http", auth="public", website=True)
+    @http.route(
+        ["/my/messages/<int:recipient_id>"], type="http", auth="public", website=True
+    )
     def portal_my_customer_message(self, recipient_id, access_token=None, **kw):
         recipient_sudo = self._customer_message_check_access(recipient_id, access_token)
         if not recipient_sudo:
             return self._customer_message_refuse()
-        if not request.env.user._is_internal() and not recipient_sudo.message_id.is_test:
+        if (
+            not request.env.user._is_internal()
+            and not recipient_sudo.message_id.is_test
+        ):
             recipient_sudo._mark_read()
         attachments = [
             {
                 "attachment": attachment,
-                "url": self._customer_message_attachment_url(recipient_sudo, attachment, access_token),
+                "url": self._customer_message_attachment_url(
+                    recipient_sudo, attachment, access_token
+                ),
             }
             for attachment in recipient_sudo._get_portal_attachments()
         ]
@@ -161,7 +198,9 @@ class CustomerMessagesPortal(CustomerPortal):
             "recipient_sudo": recipient_sudo,
             "attachments": attachments,
         }
-        values = self._get_page_view_values(recipient_sudo, access_token, values, SESSION_HISTORY, False, **kw)
+        values = self._get_page_view_values(
+            recipient_sudo, access_token, values, SESSION_HISTORY, False, **kw
+        )
         return request.render("customer_messages.portal_my_customer_message", values)
 
     @http.route(
@@ -171,7 +210,9 @@ class CustomerMessagesPortal(CustomerPortal):
         website=True,
         readonly=True,
     )
-    def portal_my_customer_message_attachment(self, recipient_id, attachment_id, access_token=None, **kw):
+    def portal_my_customer_message_attachment(
+        self, recipient_id, attachment_id, access_token=None, **kw
+    ):
         recipient_sudo = self._customer_message_check_access(recipient_id, access_token)
         if not recipient_sudo:
             return self._customer_message_refuse(not_found=True)
@@ -180,6 +221,6 @@ class CustomerMessagesPortal(CustomerPortal):
             lambda attachment: attachment.id == attachment_id
         )
         if not attachment_sudo:
-            return request.not_found()
+            raise request.not_found()
         stream = request.env["ir.binary"]._get_stream_from(attachment_sudo)
         return stream.get_response(as_attachment=True)

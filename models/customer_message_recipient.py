@@ -37,26 +37,41 @@ class CustomerMessageRecipient(models.Model):
     _rec_name = "partner_id"
 
     message_id = fields.Many2one(
-        "customer.message", string="Message", required=True, index=True, ondelete="cascade"
+        "customer.message",
+        required=True,
+        index=True,
+        ondelete="cascade",
     )
     partner_id = fields.Many2one(
         "res.partner", string="Customer", required=True, index=True, ondelete="cascade"
     )
     customer_ref = fields.Integer(string="Customer ID", related="partner_id.id")
-    company_id = fields.Many2one(related="message_id.company_id", store=True, index=True)
+    company_id = fields.Many2one(
+        related="message_id.company_id", store=True, index=True
+    )
     channel = fields.Selection(related="message_id.channel", store=True)
     origin = fields.Selection(related="message_id.origin", store=True, string="Type")
-    message_date = fields.Datetime(related="message_id.date", store=True, string="Date", index=True)
+    message_date = fields.Datetime(
+        related="message_id.date", store=True, string="Date", index=True
+    )
     email = fields.Char(help="The address the email was sent to.")
     phone = fields.Char(help="The number the SMS was sent to.")
     subject = fields.Char(help="The subject as rendered for this customer.")
-    body_html = fields.Html(string="Body", sanitize="email_outgoing", help="The message as rendered for this customer.")
+    body_html = fields.Html(
+        string="Body",
+        sanitize="email_outgoing",
+        help="The message as rendered for this customer.",
+    )
     sms_body = fields.Text(string="SMS text")
-    state = fields.Selection(selection=RECIPIENT_STATES, default="new", required=True, index=True)
+    state = fields.Selection(
+        selection=RECIPIENT_STATES, default="new", required=True, index=True
+    )
     failure_reason = fields.Text()
     sent_date = fields.Datetime(string="Sent on")
     done_date = fields.Datetime(string="Done on")
-    read_date = fields.Datetime(string="Read on", help="When the customer opened it in the portal.")
+    read_date = fields.Datetime(
+        string="Read on", help="When the customer opened it in the portal."
+    )
     attachment_ids = fields.Many2many(
         "ir.attachment",
         "customer_message_recipient_ir_attachment_rel",
@@ -67,14 +82,22 @@ class CustomerMessageRecipient(models.Model):
         context={"skip_res_field_check": True},
         help="The PDFs of this customer's own documents.",
     )
-    mail_mail_id = fields.Many2one("mail.mail", string="Queued email", index="btree_not_null", ondelete="set null")
-    sms_id = fields.Many2one("sms.sms", string="SMS", index="btree_not_null", ondelete="set null")
+    mail_mail_id = fields.Many2one(
+        "mail.mail", string="Queued email", index="btree_not_null", ondelete="set null"
+    )
+    sms_id = fields.Many2one(
+        "sms.sms", string="SMS", index="btree_not_null", ondelete="set null"
+    )
     mail_message_id = fields.Many2one(
-        "mail.message", string="Portal message", index="btree_not_null", ondelete="set null"
+        "mail.message",
+        string="Portal message",
+        index="btree_not_null",
+        ondelete="set null",
     )
 
     trigger_key = fields.Char(
-        copy=False, help="What sent it automatically: one message per customer and trigger."
+        copy=False,
+        help="What sent it automatically: one message per customer and trigger.",
     )
 
     _trigger_key_uniq = models.UniqueIndex(
@@ -88,10 +111,11 @@ class CustomerMessageRecipient(models.Model):
     @api.depends("partner_id", "message_id")
     def _compute_display_name(self):
         for recipient in self:
-            recipient.display_name = f"{recipient.message_id.subject} - {recipient.partner_id.display_name}"
+            recipient.display_name = (
+                f"{recipient.message_id.subject} - {recipient.partner_id.display_name}"
+            )
 
     def _compute_access_url(self):
-        super()._compute_access_url()
         for recipient in self:
             recipient.access_url = f"/my/messages/{recipient.id}"
 
@@ -126,7 +150,9 @@ class CustomerMessageRecipient(models.Model):
 
     def _mark_read(self):
         """The customer opened the message: keep when, the first time."""
-        self.filtered(lambda recipient: not recipient.read_date).write({"read_date": fields.Datetime.now()})
+        self.filtered(lambda recipient: not recipient.read_date).write(
+            {"read_date": fields.Datetime.now()}
+        )
 
     # ------------------------------------------------------------------
     # DELIVERY
@@ -151,7 +177,9 @@ class CustomerMessageRecipient(models.Model):
                         recipient.partner_id.id,
                         error,
                     )
-                    recipient._set_delivery_result(str(error) or error.__class__.__name__)
+                    recipient._set_delivery_result(
+                        str(error) or error.__class__.__name__
+                    )
 
     def _deliver_batch(self):
         for message, recipients in self.grouped("message_id").items():
@@ -159,7 +187,9 @@ class CustomerMessageRecipient(models.Model):
             if new:
                 new._prepare_content(message)
             if message.channel in PORTAL_CHANNELS:
-                recipients.filtered(lambda r: not r.mail_message_id)._publish_in_portal()
+                recipients.filtered(
+                    lambda r: not r.mail_message_id
+                )._publish_in_portal()
             if message.channel in EMAIL_CHANNELS:
                 recipients.filtered(lambda r: not r.mail_mail_id)._create_emails()
                 recipients._send_emails()
@@ -180,7 +210,9 @@ class CustomerMessageRecipient(models.Model):
                     "subject": content["subject"],
                     "body_html": content["body_html"],
                     "sms_body": content["sms_body"],
-                    "attachment_ids": [fields.Command.set(documents[recipient.partner_id].ids)],
+                    "attachment_ids": [
+                        fields.Command.set(documents[recipient.partner_id].ids)
+                    ],
                 }
             )
 
@@ -192,11 +224,16 @@ class CustomerMessageRecipient(models.Model):
         message = self.message_id
         bodies = {
             recipient.partner_id.id: Markup("<p>%s</p>")
-            % self.env._("Message “%(subject)s” published in the customer portal.", subject=recipient.subject)
+            % self.env._(
+                "Message “%(subject)s” published in the customer portal.",
+                subject=recipient.subject,
+            )
             for recipient in self
         }
         partners = self.partner_id.with_context(mail_create_nosubscribe=True)
-        logged = partners._message_log_batch(bodies=bodies, author_id=message.author_id.partner_id.id)
+        logged = partners._message_log_batch(
+            bodies=bodies, author_id=message.author_id.partner_id.id
+        )
         by_partner = {log.res_id: log for log in logged}
         now = fields.Datetime.now()
         for recipient in self:
@@ -214,7 +251,9 @@ class CustomerMessageRecipient(models.Model):
         vals_list = []
         for recipient in self:
             vals_list.append(recipient._prepare_mail_values(message, email_from))
-        mails = self.env["mail.mail"].sudo().create(vals_list)  # sudo: queue records, read by admins only
+        mails = (
+            self.env["mail.mail"].sudo().create(vals_list)
+        )  # sudo: queue records, read by admins only
         for recipient, mail in zip(self, mails, strict=True):
             recipient.mail_mail_id = mail.id
 
@@ -233,7 +272,9 @@ class CustomerMessageRecipient(models.Model):
             "res_id": self.partner_id.id,
             "message_type": "email_outgoing",
             "auto_delete": True,
-            "attachment_ids": [fields.Command.set((message.attachment_ids | self.attachment_ids).ids)],
+            "attachment_ids": [
+                fields.Command.set((message.attachment_ids | self.attachment_ids).ids)
+            ],
             "customer_message_recipient_id": self.id,
             "state": "outgoing",
         }
@@ -244,12 +285,17 @@ class CustomerMessageRecipient(models.Model):
         with the line's access token: it opens this message (and its files)
         without a login, and nothing else."""
         self.ensure_one()
-        url = self.get_base_url() + self._get_share_url()
-        label = self.with_context(lang=self.partner_id.lang).env._("View in your portal")
+        url = self.get_base_url() + self.get_portal_url()  # makes the token
+        label = self.with_context(lang=self.partner_id.lang).env._(
+            "View in your portal"
+        )
+        button_style = (
+            "display: inline-block; padding: 8px 16px; border-radius: 4px; "
+            "background-color: #875a7b; color: #ffffff; text-decoration: none;"
+        )
         link = Markup(
-            '<p style="margin: 24px 0 0 0;"><a href="%s" style="display: inline-block; padding: 8px 16px; '
-            'border-radius: 4px; background-color: #875a7b; color: #ffffff; text-decoration: none;">%s</a></p>'
-        ) % (url, label)
+            '<p style="margin: 24px 0 0 0;"><a href="%s" style="%s">%s</a></p>'
+        ) % (url, button_style, label)
         return Markup(body or "") + link
 
     def _send_emails(self):
@@ -294,7 +340,9 @@ class CustomerMessageRecipient(models.Model):
 
     def _action_cancel(self, reason):
         now = fields.Datetime.now()
-        queued_mails = self.mail_mail_id.filtered(lambda mail: mail.state in ("outgoing", "exception"))
+        queued_mails = self.mail_mail_id.filtered(
+            lambda mail: mail.state in ("outgoing", "exception")
+        )
         queued_mails.sudo().write({"state": "cancel"})
         queued_sms = self.sms_id.filtered(lambda sms: sms.state == "outgoing")
         queued_sms.sudo().action_set_canceled()
@@ -304,6 +352,15 @@ class CustomerMessageRecipient(models.Model):
         """Write back what the queue did: sent, or failed with the reason."""
         now = fields.Datetime.now()
         if failure_reason:
-            self.write({"state": "error", "failure_reason": failure_reason, "done_date": now})
+            self.write(
+                {"state": "error", "failure_reason": failure_reason, "done_date": now}
+            )
         else:
-            self.write({"state": "sent", "sent_date": now, "done_date": now, "failure_reason": False})
+            self.write(
+                {
+                    "state": "sent",
+                    "sent_date": now,
+                    "done_date": now,
+                    "failure_reason": False,
+                }
+            )
