@@ -543,17 +543,22 @@ class CustomerMessage(models.Model):
                 continue
             if message.state == "new":
                 message.state = "processing"
+            last_id = 0
             while limit is None or done < limit:
+                # recipients tried in this run and still pending (their email
+                # waits in a queue) are left for the next run
                 batch = Recipient.search(
                     [
                         ("message_id", "=", message.id),
                         ("state", "in", ("new", "processing")),
+                        ("id", ">", last_id),
                     ],
                     limit=batch_size,
                     order="id",
                 )
                 if not batch:
                     break
+                last_id = batch[-1].id
                 batch._deliver()
                 done += len(batch)
                 if self._auto_commit():

@@ -159,17 +159,22 @@ class CustomerMessageRecipient(models.Model):
     # ------------------------------------------------------------------
 
     def _deliver(self):
-        """Deliver to these pending recipients (of one message or more). When
-        a batch fails (a template error for one customer...), each recipient
-        is tried alone, and the ones that fail get the error as their status."""
+        """Deliver to these pending recipients (of one message or more).
+
+        The content, documents and queue records are prepared in a savepoint:
+        when a batch fails (a template error for one customer...), each
+        recipient is prepared alone, and the ones that fail get the error as
+        their status. Sending happens after, outside any savepoint, since
+        Odoo's queues commit as they send.
+        """
         try:
             with self.env.cr.savepoint():
-                self._deliver_batch()
+                self._prepare_delivery()
         except Exception:  # noqa: BLE001 - any error becomes the recipients' status
             for recipient in self:
                 try:
                     with self.env.cr.savepoint():
-                        recipient._deliver_batch()
+                        recipient._prepare_delivery()
                 except Exception as error:  # noqa: BLE001
                     _logger.warning(
                         "Customer message %s to partner %s failed: %s",
@@ -180,8 +185,12 @@ class CustomerMessageRecipient(models.Model):
                     recipient._set_delivery_result(
                         str(error) or error.__class__.__name__
                     )
+        pending = self.filtered(lambda r: r.state == "processing")
+        pending._send_emails()
+        pending._send_sms()
 
-    def _deliver_batch(self):
+    def _prepare_delivery(self):
+        """Render, publish in the portal, create the queue records."""
         for message, recipients in self.grouped("message_id").items():
             new = recipients.filtered(lambda r: r.state == "new")
             if new:
@@ -192,10 +201,8 @@ class CustomerMessageRecipient(models.Model):
                 )._publish_in_portal()
             if message.channel in EMAIL_CHANNELS:
                 recipients.filtered(lambda r: not r.mail_mail_id)._create_emails()
-                recipients._send_emails()
             elif message.channel == "sms":
                 recipients.filtered(lambda r: not r.sms_id)._create_sms()
-                recipients._send_sms()
 
     def _prepare_content(self, message):
         """Render the content and the documents of each recipient, once."""
@@ -271,7 +278,9 @@ class CustomerMessageRecipient(models.Model):
             "model": "res.partner",
             "res_id": self.partner_id.id,
             "message_type": "email_outgoing",
-            "auto_delete": True,
+            # deleted in bulk once sent (see _send_emails): Odoo's deletion,
+            # mail by mail, costs more than the sending
+            "auto_delete": False,
             "attachment_ids": [
                 fields.Command.set((message.attachment_ids | self.attachment_ids).ids)
             ],
@@ -301,10 +310,14 @@ class CustomerMessageRecipient(models.Model):
     def _send_emails(self):
         """Send the queued emails of these recipients now, over one SMTP
         connection per mail server; their statuses come back through
-        mail.mail._postprocess_sent_message."""
+        mail.mail._postprocess_sent_message. The history keeps what was sent,
+        so the sent emails are then deleted, in one go."""
         mails = self.mail_mail_id.filtered(lambda mail: mail.state == "outgoing")
-        if mails:
-            mails.sudo().send(auto_commit=self.env["customer.message"]._auto_commit())
+        if not mails:
+            return
+        # sudo: queue records, readable by administrators only
+        mails.sudo().send(auto_commit=self.env["customer.message"]._auto_commit())
+        mails.sudo().filtered(lambda mail: mail.state == "sent").unlink()
 
     def _create_sms(self):
         if not self:

@@ -84,10 +84,7 @@ class RecordingHandler:
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.lower() in self.refused:
-            return (
-                "550 5.1.1 <%s>: Recipient address rejected: "
-                "mailbox unavailable" % address
-            )
+            return f"550 5.1.1 <{address}>: mailbox unavailable"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
