@@ -308,6 +308,27 @@ class TestSingleSend(SendingCase):
         self.assertEqual(composer.template_id.subject, "Welcome {{ object.name }}")
         self.assertEqual(composer.template_id.model, "res.partner")
 
+    @mute_logger(
+        "odoo.addons.mail.models.mail_render_mixin",
+        "odoo.addons.customer_messages.models.customer_message_recipient",
+    )
+    def test_failure_of_one_does_not_stop_the_others(self):
+        carol = self._create_customer(
+            "Carol", customer_login="carol", email="carol@example.com"
+        )
+        carol.parent_id = self.bob
+        message = self.env["customer.message"]._send_to_customers(
+            self.alice | carol,
+            {"subject": "For {{ object.parent_id.name.upper() }}", "channel": "email"},
+        )
+        (email,) = self.received("carol@example.com")
+        self.assertEqual(email["Subject"], "For BOB COMPANY")
+        self.assertEqual(len(self.smtp_handler.messages), 1)
+        failed = message.recipient_ids.filtered(lambda r: r.partner_id == self.alice)
+        self.assertEqual(failed.state, "error")
+        self.assertIn("upper", failed.failure_reason)
+        self.assertEqual(message.state, "error")
+
     def test_bad_input(self):
         composer = self.env["customer.message.composer"].create({"mode": "single"})
         with self.assertRaises(UserError):
