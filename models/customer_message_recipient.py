@@ -211,17 +211,17 @@ class CustomerMessageRecipient(models.Model):
         documents = message._get_document_attachments(message._get_documents(partners))
         for recipient in self:
             content = rendered[recipient.partner_id.id]
-            recipient.write(
-                {
-                    "state": "processing",
-                    "subject": content["subject"],
-                    "body_html": content["body_html"],
-                    "sms_body": content["sms_body"],
-                    "attachment_ids": [
-                        fields.Command.set(documents[recipient.partner_id].ids)
-                    ],
-                }
-            )
+            values = {
+                "state": "processing",
+                "subject": content["subject"],
+                "body_html": content["body_html"],
+                "sms_body": content["sms_body"],
+            }
+            if documents[recipient.partner_id]:
+                values["attachment_ids"] = [
+                    fields.Command.set(documents[recipient.partner_id].ids)
+                ]
+            recipient.write(values)
 
     def _publish_in_portal(self):
         """Make the message visible in the customer portal and log it in the
@@ -269,10 +269,11 @@ class CustomerMessageRecipient(models.Model):
         body = self.body_html or ""
         if message.channel == "portal_email":
             body = self._hook_portal_email_body(body)
-        return {
+        values = {
             "subject": self.subject,
             "body_html": body,
             "email_from": email_from,
+            "reply_to": email_from,
             "email_to": formataddr((self.partner_id.name or "", self.email)),
             "author_id": message.author_id.partner_id.id,
             "model": "res.partner",
@@ -281,12 +282,13 @@ class CustomerMessageRecipient(models.Model):
             # deleted in bulk once sent (see _send_emails): Odoo's deletion,
             # mail by mail, costs more than the sending
             "auto_delete": False,
-            "attachment_ids": [
-                fields.Command.set((message.attachment_ids | self.attachment_ids).ids)
-            ],
             "customer_message_recipient_id": self.id,
             "state": "outgoing",
         }
+        attachments = message.attachment_ids | self.attachment_ids
+        if attachments:
+            values["attachment_ids"] = [fields.Command.set(attachments.ids)]
+        return values
 
     def _hook_portal_email_body(self, body):
         """Extension point: the body of the email of the Customer portal &
