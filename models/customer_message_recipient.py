@@ -95,6 +95,12 @@ class CustomerMessageRecipient(models.Model):
         ondelete="set null",
     )
 
+    email_message_id = fields.Char(
+        string="Email Message-ID",
+        index="btree_not_null",
+        copy=False,
+        help="The Message-Id of the sent email, to match its bounce.",
+    )
     trigger_key = fields.Char(
         copy=False,
         help="What sent it automatically: one message per customer and trigger.",

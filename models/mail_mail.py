@@ -28,6 +28,10 @@ class MailMail(models.Model):
                 )
             else:
                 recipients._set_delivery_result()
+                for mail in self.filtered("customer_message_recipient_id"):
+                    mail.customer_message_recipient_id.sudo().email_message_id = (
+                        mail.message_id
+                    )
         return super()._postprocess_sent_message(
             success_pids,
             success_emails,

@@ -329,6 +329,50 @@ class TestSingleSend(SendingCase):
         self.assertIn("upper", failed.failure_reason)
         self.assertEqual(message.state, "error")
 
+    def test_bounce(self):
+        message = self.env["customer.message"]._send_to_customers(
+            self.alice | self.bob, {"subject": "Hello", "channel": "email"}
+        )
+        self.assertEqual(message.state, "sent")
+        (sent,) = self.received("alice@example.com")
+        bounce = f"""From: MAILER-DAEMON@mx.example.net
+To: isp@example.com
+Subject: Undelivered Mail Returned to Sender
+Message-Id: <bounce-1@mx.example.net>
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="XYZ"
+
+--XYZ
+Content-Type: text/plain
+
+<alice@example.com>: host mx.example.com said: 550 5.1.1 User unknown
+
+--XYZ
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.example.net
+
+Final-Recipient: rfc822; alice@example.com
+Action: failed
+Status: 5.1.1
+
+--XYZ
+Content-Type: text/rfc822-headers
+
+Message-Id: {sent["Message-Id"]}
+From: isp@example.com
+To: alice@example.com
+Subject: Hello
+
+--XYZ--
+"""
+        self.env["mail.thread"].message_process(False, bounce)
+        line = message.recipient_ids.filtered(lambda r: r.partner_id == self.alice)
+        self.assertEqual(line.state, "error")
+        self.assertIn("550 5.1.1 User unknown", line.failure_reason)
+        self.assertEqual(message.state, "error")
+        self.assertEqual(message.sent_count, 1, "Bob's email did not bounce")
+
     def test_bad_input(self):
         composer = self.env["customer.message.composer"].create({"mode": "single"})
         with self.assertRaises(UserError):
