@@ -1,6 +1,7 @@
 from . import customer_location
 from . import customer_tariff
 from . import customer_service
+from . import customer_message_document_mixin
 from . import customer_message
 from . import customer_message_recipient
 from . import account_move

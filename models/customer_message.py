@@ -1,13 +1,10 @@
-import logging
 import threading
 from collections import defaultdict
 
 from odoo import api, fields, models, modules
 from odoo.exceptions import UserError
 from odoo.fields import Domain
-from odoo.tools import email_normalize, format_date
-
-_logger = logging.getLogger(__name__)
+from odoo.tools import email_normalize
 
 CHANNELS = [
     ("email", "Email"),
@@ -17,17 +14,6 @@ CHANNELS = [
 ]
 EMAIL_CHANNELS = ("email", "portal_email")
 PORTAL_CHANNELS = ("portal", "portal_email")
-INVOICE_POLICIES = [
-    ("none", "None"),
-    ("last", "Last one"),
-    ("unpaid", "All unpaid"),
-    ("range", "All in the date range"),
-]
-PAYMENT_POLICIES = [
-    ("none", "None"),
-    ("last", "Last one"),
-    ("range", "All in the date range"),
-]
 # Messages with at most this many recipients are processed at once, in the
 # request that confirms them; larger ones are processed by the cron in batches.
 IMMEDIATE_LIMIT = 50
@@ -45,7 +31,7 @@ class CustomerMessage(models.Model):
 
     _name = "customer.message"
     _description = "Customer Message"
-    _inherit = ["mail.render.mixin"]
+    _inherit = ["mail.render.mixin", "customer.message.document.mixin"]
     _order = "date desc, id desc"
     _rec_name = "subject"
     _check_company_auto = True
@@ -132,23 +118,6 @@ class CustomerMessage(models.Model):
         "payment_id",
         string="Payments",
     )
-    invoice_policy = fields.Selection(
-        selection=INVOICE_POLICIES, string="Invoices", default="none", required=True
-    )
-    proforma_policy = fields.Selection(
-        selection=INVOICE_POLICIES,
-        string="Pro-forma invoices",
-        default="none",
-        required=True,
-    )
-    payment_policy = fields.Selection(
-        selection=PAYMENT_POLICIES,
-        string="Payment receipts",
-        default="none",
-        required=True,
-    )
-    document_date_from = fields.Date(string="Documents from")
-    document_date_to = fields.Date(string="Documents to")
     state = fields.Selection(
         selection=[
             ("new", "New"),
@@ -173,12 +142,6 @@ class CustomerMessage(models.Model):
     failed_count = fields.Integer(string="Failed", compute="_compute_counts")
     cancelled_count = fields.Integer(string="Cancelled", compute="_compute_counts")
     pending_count = fields.Integer(string="Pending", compute="_compute_counts")
-
-    _document_dates_ordered = models.Constraint(
-        "CHECK (document_date_to IS NULL OR document_date_from IS NULL "
-        "OR document_date_to >= document_date_from)",
-        "The documents' date range ends before it starts.",
-    )
 
     @api.depends("origin")
     def _compute_is_test(self):
@@ -858,28 +821,3 @@ class CustomerMessage(models.Model):
             or self.company_id.email_formatted
             or self.env.user.email_formatted
         )
-
-    def _describe_documents(self):
-        """A readable summary of the financial documents options."""
-        self.ensure_one()
-        parts = []
-        labels = dict(INVOICE_POLICIES)
-        for label, policy in (
-            (self.env._("Invoices"), self.invoice_policy),
-            (self.env._("Pro-forma invoices"), self.proforma_policy),
-            (self.env._("Payment receipts"), self.payment_policy),
-        ):
-            if policy != "none":
-                parts.append(f"{label}: {labels.get(policy, policy)}")
-        if any(
-            p == "range"
-            for p in (self.invoice_policy, self.proforma_policy, self.payment_policy)
-        ):
-            parts.append(
-                self.env._(
-                    "from %(start)s to %(end)s",
-                    start=format_date(self.env, self.document_date_from) or "...",
-                    end=format_date(self.env, self.document_date_to) or "...",
-                )
-            )
-        return ", ".join(parts)

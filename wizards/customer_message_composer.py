@@ -6,7 +6,7 @@ from odoo.fields import Domain
 from odoo.tools import email_normalize
 from odoo.tools.safe_eval import safe_eval
 
-from ..models.customer_message import CHANNELS, INVOICE_POLICIES, PAYMENT_POLICIES
+from ..models.customer_message import CHANNELS
 
 # wizard boolean -> (customer field, value)
 STATUS_FILTERS = {
@@ -30,6 +30,7 @@ class CustomerMessageComposer(models.TransientModel):
     holds the choices; customer.message does the sending."""
 
     _name = "customer.message.composer"
+    _inherit = ["customer.message.document.mixin"]
     _description = "Customer Message Composer"
 
     step = fields.Selection(
@@ -120,23 +121,6 @@ class CustomerMessageComposer(models.TransientModel):
         domain=[("payment_type", "=", "inbound")],
         groups="account.group_account_invoice,account.group_account_readonly",
     )
-    invoice_policy = fields.Selection(
-        selection=INVOICE_POLICIES, string="Invoices", default="none", required=True
-    )
-    proforma_policy = fields.Selection(
-        selection=INVOICE_POLICIES,
-        string="Pro-forma invoices",
-        default="none",
-        required=True,
-    )
-    payment_policy = fields.Selection(
-        selection=PAYMENT_POLICIES,
-        string="Payment receipts",
-        default="none",
-        required=True,
-    )
-    document_date_from = fields.Date(string="Documents from")
-    document_date_to = fields.Date(string="Documents to")
     scheduled_date = fields.Datetime(string="Send at", help="Leave empty to send now.")
     # --- preview and test
     preview_index = fields.Integer(default=0)
