@@ -207,14 +207,8 @@ class TestSingleSend(SendingCase):
             "Banned", customer_login="banned", email="banned@example.com"
         )
         self.env["mail.blacklist"].create({"email": "banned@example.com"})
-        composer = self._compose(
-            mode="mass",
-            channel="email",
-            subject="Hello",
-            location_ids=self.location_north,
-        )
+        composer = self._compose(mode="mass", channel="email", subject="Hello")
         composer.partner_ids = self.alice | nomail | invalid | banned
-        composer.location_ids = False
         self.assertEqual(composer.recipient_count, 1)
         self.assertEqual(composer.excluded_count, 3)
         for name in (
