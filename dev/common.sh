@@ -263,13 +263,14 @@ EOF
 
 # --- Odoo configuration -------------------------------------------------------
 cm_write_config() {
-    # Sets CM_CONF. The module folder is reached through a link named after the
+    # Sets CM_CONF and CM_MODULE_LINK. The module folder is reached through a link named after the
     # module, whatever the checkout's folder is called (one link per checkout).
     local key addons
     key=$(printf '%s' "$CM_REPO" | sha256sum | cut -c1-12)
     addons="$CM_CACHE/addons/$key"
     mkdir -p "$addons"
     ln -sfn "$CM_REPO" "$addons/$CM_MODULE"
+    CM_MODULE_LINK="$addons/$CM_MODULE"
     local odoo_addons="$CM_ODOO/odoo/addons"
     [ -d "$CM_ODOO/addons" ] && [ -f "$CM_ODOO/odoo-bin" ] && odoo_addons="$CM_ODOO/addons,$odoo_addons"
     CM_CONF="$CM_CACHE/odoo-$key.conf"

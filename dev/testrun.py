@@ -22,6 +22,9 @@ import sys
 
 RECORD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ \d+ (?P<level>[A-Z]+) ")
 PROGRESS = re.compile(r" INFO \S+ odoo\.addons\.customer_messages\.\S+: Starting ")
+# Python warnings (deprecations...) raised by Odoo's own code stay in the log
+# file; the ones raised by this module's code are shown.
+FOREIGN_WARNING = re.compile(r" WARNING \S+ py\.warnings: (?P<path>\S+?):\d+: ")
 
 
 def child(argv):
@@ -56,6 +59,11 @@ def child(argv):
     main()
 
 
+MODULE_PATHS = tuple(
+    path for path in os.environ.get("CM_MODULE_PATHS", "").split(os.pathsep) if path
+) or ("/",)
+
+
 def driver(log_path, odoo_args):
     report_path = log_path + ".json"
     if os.path.exists(report_path):
@@ -77,6 +85,9 @@ def driver(log_path, odoo_args):
             record = RECORD.match(line)
             if record:
                 shown = record["level"] in ("WARNING", "ERROR", "CRITICAL")
+                warning = FOREIGN_WARNING.search(line)
+                if warning and not warning["path"].startswith(MODULE_PATHS):
+                    shown = False
                 if not shown and PROGRESS.search(line):
                     sys.stdout.write(line)
             if shown:
