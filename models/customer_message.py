@@ -291,21 +291,29 @@ class CustomerMessage(models.Model):
         """Send for a server action (automation rule, scheduled action): once
         per customer and trigger, even if the rule fires again for the same
         records (or the same day, for a scheduled action)."""
-        partners = self._get_customers_of(records)
-        keys = {}
-        for partner in partners:
-            own = records.filtered(lambda r, p=partner: self._get_customers_of(r) == p)
-            key = f"{action.id}:{records._name}:{','.join(map(str, sorted(own.ids)))}"
-            if action.usage == "ir_cron":
-                key += f":{fields.Date.context_today(self)}"
-            keys[partner.id] = key
+        by_customer = defaultdict(list)
+        for record in records:
+            by_customer[self._get_customers_of(record).id].append(record.id)
+        suffix = (
+            f":{fields.Date.context_today(self)}" if action.usage == "ir_cron" else ""
+        )
+        keys = {
+            partner_id: f"{action.id}:{records._name}:{','.join(map(str, sorted(ids)))}"
+            + suffix
+            for partner_id, ids in by_customer.items()
+        }
         done = set(
             self.env["customer.message.recipient"]
             .search([("trigger_key", "in", list(keys.values()))])
             .mapped("trigger_key")
         )
-        todo = records.filtered(
-            lambda r: keys[self._get_customers_of(r).id] not in done
+        todo = records.browse(
+            [
+                record_id
+                for partner_id, ids in by_customer.items()
+                if keys[partner_id] not in done
+                for record_id in ids
+            ]
         )
         if not todo:
             return self.browse()
@@ -710,14 +718,23 @@ class CustomerMessage(models.Model):
         receipts are kept on the payment; pro-formas are rendered for this
         message.
         """
-        result = {}
-        for partner, (posted, drafts, payments) in documents.items():
-            attachments = self.env["ir.attachment"]
-            attachments |= self._get_invoice_pdfs(posted)
-            attachments |= self._get_payment_pdfs(payments)
-            attachments |= self._get_proforma_pdfs(drafts)
-            result[partner] = attachments
-        return result
+        posted = drafts = self.env["account.move"]
+        payments = self.env["account.payment"]
+        for partner_posted, partner_drafts, partner_payments in documents.values():
+            posted |= partner_posted
+            drafts |= partner_drafts
+            payments |= partner_payments
+        pdfs = {
+            **self._get_invoice_pdfs(posted),
+            **self._get_proforma_pdfs(drafts),
+            **self._get_payment_pdfs(payments),
+        }
+        return {
+            partner: self.env["ir.attachment"].union(
+                *(pdfs[record] for records in partner_documents for record in records)
+            )
+            for partner, partner_documents in documents.items()
+        }
 
     @api.model
     def _render_pdf(self, report_ref, record):
@@ -727,55 +744,64 @@ class CustomerMessage(models.Model):
 
     @api.model
     def _get_invoice_pdfs(self, invoices):
-        attachments = self.env["ir.attachment"]
-        for invoice in invoices:
-            # sudo: the PDF is the invoice's legal document, stored the way
-            # Odoo stores it when sending the invoice; readers are checked on
-            # the message and its recipients, not on the attachment.
-            invoice_sudo = invoice.sudo()
-            if not invoice_sudo.invoice_pdf_report_id:
-                content = self._render_pdf("account.account_invoices", invoice_sudo)
-                report = self.env.ref("account.account_invoices")
-                self.env["ir.attachment"].sudo().create(
+        """{invoice: its PDF}, rendered and kept on the invoice when missing."""
+        # sudo: the PDF is the invoice's legal document, stored the way Odoo
+        # stores it when sending the invoice; readers are checked on the
+        # message and its recipients, not on the attachment.
+        invoices_sudo = invoices.sudo()
+        missing = invoices_sudo.filtered(
+            lambda invoice: not invoice.invoice_pdf_report_id
+        )
+        if missing:
+            report = self.env.ref("account.account_invoices")
+            self.env["ir.attachment"].sudo().create(
+                [
                     {
-                        "name": invoice_sudo._get_invoice_report_filename(
-                            report=report
-                        ),
-                        "raw": content,
+                        "name": invoice._get_invoice_report_filename(report=report),
+                        "raw": self._render_pdf("account.account_invoices", invoice),
                         "mimetype": "application/pdf",
                         "res_model": "account.move",
-                        "res_id": invoice_sudo.id,
+                        "res_id": invoice.id,
                         "res_field": "invoice_pdf_report_file",
                     }
-                )
-                invoice_sudo.invalidate_recordset(
-                    ["invoice_pdf_report_id", "invoice_pdf_report_file"]
-                )
-            attachments |= invoice_sudo.invoice_pdf_report_id
-        return attachments
+                    for invoice in missing
+                ]
+            )
+            missing.invalidate_recordset(
+                ["invoice_pdf_report_id", "invoice_pdf_report_file"]
+            )
+        return {
+            invoice: invoice_sudo.invoice_pdf_report_id
+            for invoice, invoice_sudo in zip(invoices, invoices_sudo, strict=True)
+        }
 
     @api.model
     def _get_payment_pdfs(self, payments):
-        attachments = self.env["ir.attachment"]
-        # sudo: receipts are kept on their payment, found again by name
+        """{payment: its receipt PDF}, rendered and kept on the payment when
+        missing (found again by the description marker)."""
+        if not payments:
+            return {}
+        # sudo: receipts are kept on their payment, served with the message
         Attachment = self.env["ir.attachment"].sudo()
-        for payment in payments:
-            name = self.env._(
-                "Payment Receipt - %(name)s.pdf", name=payment.name.replace("/", "_")
-            )
-            attachment = Attachment.search(
+        kept = {
+            attachment.res_id: attachment
+            for attachment in Attachment.search(
                 [
                     ("res_model", "=", "account.payment"),
-                    ("res_id", "=", payment.id),
-                    ("name", "=", name),
+                    ("res_id", "in", payments.ids),
                     ("description", "=", "customer_messages_receipt"),
-                ],
-                limit=1,
+                ]
             )
-            if not attachment:
-                attachment = Attachment.create(
+        }
+        missing = payments.filtered(lambda payment: payment.id not in kept)
+        if missing:
+            created = Attachment.create(
+                [
                     {
-                        "name": name,
+                        "name": self.env._(
+                            "Payment Receipt - %(name)s.pdf",
+                            name=payment.name.replace("/", "_"),
+                        ),
                         "raw": self._render_pdf(
                             "account.action_report_payment_receipt", payment.sudo()
                         ),
@@ -784,17 +810,20 @@ class CustomerMessage(models.Model):
                         "res_id": payment.id,
                         "description": "customer_messages_receipt",
                     }
-                )
-            attachments |= attachment
-        return attachments
+                    for payment in missing
+                ]
+            )
+            kept.update({attachment.res_id: attachment for attachment in created})
+        return {payment: kept[payment.id] for payment in payments}
 
     def _get_proforma_pdfs(self, drafts):
-        attachments = self.env["ir.attachment"]
-        for draft in drafts:
-            attachments |= (
-                self.env["ir.attachment"]
-                .sudo()  # sudo: generated for this message, served with it
-                .create(
+        """{draft invoice: its pro-forma PDF}, rendered for this message."""
+        # sudo: generated for this message, served with it
+        created = (
+            self.env["ir.attachment"]
+            .sudo()
+            .create(
+                [
                     {
                         "name": self.env._(
                             "Pro-forma invoice %(number)s.pdf",
@@ -810,9 +839,11 @@ class CustomerMessage(models.Model):
                         "res_model": "customer.message",
                         "res_id": self.id,
                     }
-                )
+                    for draft in drafts
+                ]
             )
-        return attachments
+        )
+        return dict(zip(drafts, created, strict=True))
 
     def _get_email_from(self):
         self.ensure_one()

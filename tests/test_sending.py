@@ -230,7 +230,7 @@ class TestSingleSend(SendingCase):
         self.assertEqual(message.state, "sent")
 
     def test_portal_channel(self):
-        portal_user = new_portal_user = self.env["res.users"].create(
+        portal_user = self.env["res.users"].create(
             {
                 "name": "Alice Portal",
                 "login": "alice_portal",
@@ -238,7 +238,7 @@ class TestSingleSend(SendingCase):
                 "group_ids": [Command.set(self.env.ref("base.group_portal").ids)],
             }
         )
-        self.assertTrue(new_portal_user.share)
+        self.assertTrue(portal_user.share)
         self.smtp_handler.messages.clear()  # the portal invitation
         composer = self._compose(
             mode="mass", channel="portal", subject="Maintenance tonight"

@@ -368,18 +368,17 @@ class CustomerMessageComposer(models.TransientModel):
     )
     def _compute_preview(self):
         for composer in self:
-            partners = (
-                composer._get_sendable_recipients()
-                if composer.recipient_count
-                else self.env["res.partner"]
-            )
-            if not partners or not composer.subject:
+            if not composer.first_recipient_id or not composer.subject:
                 composer.preview_partner_id = False
                 composer.preview_subject = False
                 composer.preview_body = False
                 composer.preview_documents = False
                 continue
-            partner = partners[composer.preview_index % len(partners)]
+            # the first recipient is known already; others need the search again
+            partner = composer.first_recipient_id
+            if composer.preview_index:
+                partners = composer._get_sendable_recipients()
+                partner = partners[composer.preview_index % len(partners)]
             message = self.env["customer.message"].new(
                 composer._prepare_message_values()
             )
