@@ -2,7 +2,8 @@
 
 Both paths deliver one personalised email per customer, on the same customers
 of the same database, to the same aiosmtpd server listening on 127.0.0.1 (in
-a thread of this process, as in the module's end-to-end tests):
+a process of its own, as a real SMTP server would be, so that it takes none of
+the Odoo process's time):
 
 - customer_messages: ``customer.message._send_to_customers(...,
   immediate=False)`` queues the recipient lines, then ``_cron_process()``
@@ -28,6 +29,7 @@ import cProfile
 import email
 import email.policy
 import logging
+import multiprocessing
 import os
 import pstats
 import smtplib
@@ -81,15 +83,55 @@ class CountingHandler:
 
     def __init__(self):
         self.received = []
+        self.lock = threading.Lock()
 
     async def handle_DATA(self, server, session, envelope):
-        self.received.append((tuple(envelope.rcpt_tos), envelope.content))
+        with self.lock:
+            self.received.append((tuple(envelope.rcpt_tos), envelope.content))
         return "250 Message accepted for delivery"
 
     def take(self):
         """The messages received since the last call."""
-        received, self.received = self.received, []
+        with self.lock:
+            received, self.received = self.received, []
         return received
+
+
+def serve_smtp(port, connection):
+    """The SMTP server process: answers each request on the pipe with the
+    messages received since the last one, until told to stop."""
+    handler = CountingHandler()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    connection.send("ready")
+    while connection.recv() == "take":
+        connection.send(handler.take())
+    controller.stop()
+
+
+class SMTPServer:
+    """aiosmtpd on 127.0.0.1 in a child process."""
+
+    def __init__(self):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.connection, child = multiprocessing.Pipe()
+        self.process = multiprocessing.Process(
+            target=serve_smtp, args=(self.port, child), daemon=True
+        )
+        self.process.start()
+        if self.connection.recv() != "ready":
+            raise RuntimeError("the SMTP server did not start")
+
+    def take(self):
+        """The messages received since the last call."""
+        self.connection.send("take")
+        return self.connection.recv()
+
+    def stop(self):
+        self.connection.send("stop")
+        self.process.join(10)
 
 
 def positive_int(text):
@@ -117,22 +159,18 @@ def parse_args(argv):
         help="send once more with customer_messages under cProfile "
         "and print where the time goes",
     )
+    parser.add_argument(
+        "--only",
+        choices=[name for name, _run in PATHS],
+        help="run only this path (and the smtplib baseline), "
+        "e.g. while working on it",
+    )
     parser.add_argument("--database", help=argparse.SUPPRESS)
     parser.add_argument("--check-args", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if not args.check_args and not args.database:
         parser.error("--database is required (dev/bench prepares it)")
     return args
-
-
-def start_smtp_server():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    handler = CountingHandler()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    return controller, handler
 
 
 def prepare(env, port, count):
@@ -336,7 +374,7 @@ def print_results(results, env, port):
     print()
     print(
         f"Odoo {odoo.release.version}, PostgreSQL {pg_version}, "
-        f"Python {python_version}, aiosmtpd on 127.0.0.1:{port} in this process, "
+        f"Python {python_version}, aiosmtpd on 127.0.0.1:{port} in another process, "
         f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}"
     )
     header = (
@@ -381,13 +419,13 @@ def print_results(results, env, port):
             print(f"{result.name}: PROBLEM: {problem}")
 
 
-def profile_customer_messages(env, partners, handler):
+def profile_customer_messages(env, partners, smtp_server):
     """Send once more (a new message to the same customers) under cProfile."""
     profiler = cProfile.Profile()
     profiler.enable()
     result = attempt(env, "customer_messages", run_customer_messages, partners)
     profiler.disable()
-    check_received(result, handler.take(), partners)
+    check_received(result, smtp_server.take(), partners)
     print()
     if result.error:
         print(f"customer_messages under cProfile: FAILED: {result.error}")
@@ -423,38 +461,42 @@ def main(argv):
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     threading.current_thread().dbname = args.database
     registry = Registry(args.database)
-    controller, handler = start_smtp_server()
+    smtp_server = SMTPServer()
     results = []
     try:
         with registry.cursor() as cr:
             env = api.Environment(cr, api.SUPERUSER_ID, {})
             env = env(context=env["res.users"].context_get())
-            customers, warmup = prepare(env, controller.port, args.count)
+            customers, warmup = prepare(env, smtp_server.port, args.count)
 
             print(f"warming up both paths on {len(warmup)} other customers", flush=True)
             for name, run in PATHS:
+                if args.only and name != args.only:
+                    continue
                 warmup_result = attempt(env, name, run, warmup)
-                check_received(warmup_result, handler.take(), warmup)
+                check_received(warmup_result, smtp_server.take(), warmup)
                 if warmup_result.problems:
                     problems = "; ".join(warmup_result.problems)
                     print(f"warm-up of {name}: PROBLEM: {problems}", flush=True)
 
             print(f"sending to {len(customers)} customers: raw smtplib", flush=True)
             results.append(
-                run_smtplib(controller.port, customers, env.user.email_formatted)
+                run_smtplib(smtp_server.port, customers, env.user.email_formatted)
             )
-            check_received(results[-1], handler.take(), customers)
+            check_received(results[-1], smtp_server.take(), customers)
             for name, run in PATHS:
+                if args.only and name != args.only:
+                    continue
                 print(f"sending: {name}", flush=True)
                 results.append(attempt(env, name, run, customers))
-                check_received(results[-1], handler.take(), customers)
-            print_results(results, env, controller.port)
+                check_received(results[-1], smtp_server.take(), customers)
+            print_results(results, env, smtp_server.port)
 
             if args.profile:
-                results.append(profile_customer_messages(env, customers, handler))
+                results.append(profile_customer_messages(env, customers, smtp_server))
             cr.rollback()
     finally:
-        controller.stop()
+        smtp_server.stop()
     return 1 if any(result.problems for result in results) else 0
 
 

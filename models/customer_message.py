@@ -580,7 +580,11 @@ class CustomerMessage(models.Model):
         )
         if stalled:
             stalled._send_emails()
-        stalled.message_id._update_state()
+        # emails whose worker died while sending them: not sent again
+        stale = self.env["mail.mail"].sudo()._settle_stale_claims()
+        (
+            stalled.message_id | stale.customer_message_recipient_id.message_id
+        )._update_state()
 
     # ------------------------------------------------------------------
     # CONTENT AND DOCUMENTS
@@ -597,6 +601,8 @@ class CustomerMessage(models.Model):
             source = self.template_id
         fields_map = {"subject": "subject", "body_html": "body_html"}
         rendered = {partner_id: {} for partner_id in res_ids}
+        # the engine reads each customer's language record by record
+        partners.fetch(["lang"])
         for target, fname in fields_map.items():
             if not source[fname]:
                 for partner_id in res_ids:

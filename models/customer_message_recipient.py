@@ -285,9 +285,8 @@ class CustomerMessageRecipient(models.Model):
             "model": "res.partner",
             "res_id": self.partner_id.id,
             "message_type": "email_outgoing",
-            # deleted in bulk once sent (see _send_emails): Odoo's deletion,
-            # mail by mail, costs more than the sending
-            "auto_delete": False,
+            # the line keeps what was sent; deleted in bulk once sent
+            "auto_delete": True,
             "customer_message_recipient_id": self.id,
             "state": "outgoing",
         }
@@ -316,16 +315,14 @@ class CustomerMessageRecipient(models.Model):
         return Markup(body or "") + link
 
     def _send_emails(self):
-        """Send the queued emails of these recipients now, over one SMTP
-        connection per mail server; their statuses come back through
-        mail.mail._postprocess_sent_message. The history keeps what was sent,
-        so the sent emails are then deleted, in one go."""
+        """Send the queued emails of these recipients now, each at most once
+        (see mail.mail._send_customer_messages); their statuses come back
+        through mail.mail._postprocess_sent_message."""
         mails = self.mail_mail_id.filtered(lambda mail: mail.state == "outgoing")
-        if not mails:
-            return
         # sudo: queue records, readable by administrators only
-        mails.sudo().send(auto_commit=self.env["customer.message"]._auto_commit())
-        mails.sudo().filtered(lambda mail: mail.state == "sent").unlink()
+        mails.sudo()._send_customer_messages(
+            auto_commit=self.env["customer.message"]._auto_commit()
+        )
 
     def _create_sms(self):
         if not self:

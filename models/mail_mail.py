@@ -1,4 +1,19 @@
-from odoo import fields, models
+import logging
+import smtplib
+from collections import defaultdict
+from datetime import timedelta
+
+from odoo import api, fields, models
+from odoo.fields import Domain
+from odoo.tools import SQL, exception_to_unicode, split_every
+
+_logger = logging.getLogger(__name__)
+
+# Emails of customer messages sent over one SMTP session and one commit
+SEND_CHUNK_SIZE = 200
+# A claimed email still unsettled after this long was being sent by a worker
+# that died: it may have reached the SMTP server, so it is not sent again.
+CLAIM_TIMEOUT = timedelta(hours=1)
 
 
 class MailMail(models.Model):
@@ -10,6 +25,20 @@ class MailMail(models.Model):
         index="btree_not_null",
         ondelete="set null",
     )
+
+    @api.model
+    def process_email_queue(self, email_ids=(), batch_size=1000):
+        # The emails of customer messages are sent by the module's cron, which
+        # claims them before sending so that none goes out twice: Odoo's own
+        # queue, which only claims them in its uncommitted transaction, leaves
+        # them alone.
+        filters = [
+            *self.env.context.get("filters", []),
+            ("customer_message_recipient_id", "=", False),
+        ]
+        return super(MailMail, self.with_context(filters=filters)).process_email_queue(
+            email_ids=email_ids, batch_size=batch_size
+        )
 
     def _postprocess_sent_message(
         self, success_pids, success_emails, failure_reason=False, failure_type=None
@@ -48,3 +77,221 @@ class MailMail(models.Model):
             # sudo: an email cancelled in Odoo's queue cancels its line
             recipients.write({"state": "cancelled", "done_date": fields.Datetime.now()})
         return result
+
+    # ------------------------------------------------------------------
+    # SENDING THE EMAILS OF CUSTOMER MESSAGES
+    # ------------------------------------------------------------------
+
+    def _send_customer_messages(self, auto_commit=False):
+        """Send these queued emails, each at most once, chunk by chunk.
+
+        Each chunk is claimed first (state Exception with an "interrupted"
+        reason, committed with auto_commit), so that no other worker or
+        retry takes it, then sent over one SMTP session per mail server with
+        Odoo's own email builder and sender, and its outcome written back in
+        a few queries (the recipient lines follow through
+        :meth:`_postprocess_sent_message`), then committed. A worker dying
+        in between leaves its chunk claimed; see :meth:`_settle_stale_claims`.
+
+        :param bool auto_commit: commit the claim and the outcome of each
+            chunk (crons; never in a caller's transaction)
+        """
+        IrMailServer = self.env["ir.mail_server"]
+        if IrMailServer._disable_send():
+            return
+        for ids in split_every(SEND_CHUNK_SIZE, self.ids):
+            claimed = self.browse(ids)._claim_for_sending()
+            if auto_commit:
+                self.env.cr.commit()
+            if claimed:
+                claimed._send_claimed()
+                if auto_commit:
+                    self.env.cr.commit()
+
+    def _claim_for_sending(self):
+        """Lock the ones still outgoing, skipping those another transaction
+        holds, and mark them as being sent."""
+        self.flush_recordset(["state"])
+        # FOR UPDATE SKIP LOCKED: the ORM has no row locks
+        self.env.cr.execute(
+            SQL(
+                "SELECT id FROM mail_mail WHERE id = ANY(%s) AND state = 'outgoing' "
+                "ORDER BY id FOR UPDATE SKIP LOCKED",
+                self.ids,
+            )
+        )
+        claimed = self.browse(row[0] for row in self.env.cr.fetchall())
+        claimed.write(
+            {
+                "state": "exception",
+                "failure_type": "unknown",
+                "failure_reason": self.env._(
+                    "Interrupted while sending: the email may have been "
+                    "delivered, so it was not sent again."
+                ),
+            }
+        )
+        return claimed
+
+    def _send_claimed(self):
+        """Send claimed emails, grouped by mail server and sender."""
+        IrMailServer = self.env["ir.mail_server"]
+        for (
+            server_id,
+            alias_domain_id,
+            smtp_from,
+            ids,
+        ) in self._split_by_mail_configuration():
+            mails = self.browse(ids)
+            mail_server = IrMailServer.browse(server_id)
+            if mail_server.owner_user_id:
+                # a personal mail server: Odoo throttles and reschedules
+                mails.write({"state": "outgoing"})
+                mails.send()
+                continue
+            try:
+                smtp_session = IrMailServer._connect__(
+                    mail_server_id=server_id, smtp_from=smtp_from
+                )
+            except Exception as error:  # noqa: BLE001 - the emails' status
+                _logger.warning("Customer messages: no SMTP connection: %s", error)
+                reason = exception_to_unicode(error)
+                mails._set_send_results(
+                    {mail.id: ("mail_smtp", reason) for mail in mails}
+                )
+                continue
+            try:
+                outcome = mails._send_over(smtp_session, mail_server, alias_domain_id)
+            finally:
+                try:
+                    smtp_session.quit()
+                except smtplib.SMTPException:
+                    _logger.info("Customer messages: SMTP session already closed")
+            mails._set_send_results(outcome)
+
+    def _send_over(self, smtp_session, mail_server, alias_domain_id):
+        """Build and send each email over the session.
+
+        :return: {mail id: None when sent, else (failure type, reason)};
+            emails not tried because the session broke are left out
+        """
+        IrMailServer = self.env["ir.mail_server"]
+        if alias_domain_id:
+            alias_domain = self.env["mail.alias.domain"].sudo().browse(alias_domain_id)
+            IrMailServer = IrMailServer.with_context(
+                domain_notifications_email=alias_domain.default_from_email,
+                domain_bounce_address=alias_domain.bounce_email,
+            )
+        outcome = {}
+        for mail in self:
+            if smtp_session.sock is None:
+                # the server closed the session (a 421 answer...): the rest
+                # were not tried and stay queued
+                break
+            try:
+                for email in mail._prepare_outgoing_list(mail_server=mail_server):
+                    sender = IrMailServer.with_context(
+                        send_validated_to=email.pop("email_to_normalized", [])
+                    )
+                    message = sender._build_email__(
+                        email_from=mail.email_from,
+                        email_to=email["email_to"],
+                        email_cc=email["email_cc"],
+                        reply_to=email["reply_to"],
+                        subject=email["subject"],
+                        body=email["body"],
+                        body_alternative=email["body_alternative"],
+                        subtype="html",
+                        subtype_alternative="plain",
+                        attachments=email["attachments"],
+                        message_id=email["message_id"],
+                        references=email["references"],
+                        object_id=email["object_id"],
+                        headers=email["headers"],
+                    )
+                    sender.send_email(
+                        message,
+                        mail_server_id=mail.mail_server_id.id,
+                        smtp_session=smtp_session,
+                    )
+                outcome[mail.id] = None
+            except smtplib.SMTPServerDisconnected as error:
+                # the connection broke: this email may or may not have left,
+                # the ones after it were not tried and stay queued
+                outcome[mail.id] = ("mail_smtp", exception_to_unicode(error))
+                break
+            except AssertionError as error:
+                # Odoo's checks of the sender and recipient addresses
+                outcome[mail.id] = self._get_address_failure(error)
+            except Exception as error:  # noqa: BLE001 - the email's status
+                _logger.info("Customer messages: email %s failed: %s", mail.id, error)
+                outcome[mail.id] = ("unknown", exception_to_unicode(error))
+        return outcome
+
+    @api.model
+    def _get_address_failure(self, error):
+        """(failure type, reason) of an address refused by Odoo's checks."""
+        IrMailServer = self.env["ir.mail_server"]
+        code = error.args[0] if error.args else str(error)
+        failure_type = {
+            IrMailServer.NO_VALID_RECIPIENT: "mail_email_invalid",
+            IrMailServer.NO_VALID_FROM: "mail_from_invalid",
+            IrMailServer.NO_FOUND_FROM: "mail_from_missing",
+            IrMailServer.NO_FOUND_SMTP_FROM: "mail_from_missing",
+        }.get(code, "unknown")
+        return failure_type, str(error.args[-1]) if error.args else str(error)
+
+    def _set_send_results(self, outcome):
+        """Write what happened to each email and to its recipient line: sent
+        ones in one go, failed ones grouped by reason, untried ones queued
+        again."""
+        sent = self.browse(
+            mail_id for mail_id, failure in outcome.items() if not failure
+        )
+        failed = defaultdict(list)
+        for mail_id, failure in outcome.items():
+            if failure:
+                failed[failure].append(mail_id)
+        untried = self - self.browse(outcome)
+        if untried:
+            untried.write(
+                {"state": "outgoing", "failure_type": False, "failure_reason": False}
+            )
+        if sent:
+            sent.write(
+                {"state": "sent", "failure_type": False, "failure_reason": False}
+            )
+            # deletes the ones to auto delete, in one go
+            sent._postprocess_sent_message(success_pids=[], success_emails=[])
+        for (failure_type, reason), mail_ids in failed.items():
+            mails = self.browse(mail_ids)
+            mails.write(
+                {
+                    "state": "exception",
+                    "failure_type": failure_type,
+                    "failure_reason": reason,
+                }
+            )
+            mails._postprocess_sent_message(
+                success_pids=[],
+                success_emails=[],
+                failure_reason=reason,
+                failure_type=failure_type,
+            )
+
+    @api.model
+    def _settle_stale_claims(self):
+        """Emails claimed for sending long ago and never settled: their
+        worker died while sending. They may have been delivered, so their
+        lines get the failure reason and "Retry failed" is left to staff."""
+        stale = self.search(
+            Domain("customer_message_recipient_id.state", "=", "processing")
+            & Domain("state", "=", "exception")
+            & Domain("write_date", "<", fields.Datetime.now() - CLAIM_TIMEOUT)
+        ).filtered(
+            # not an email of an earlier try of a line sent again
+            lambda mail: mail.customer_message_recipient_id.mail_mail_id == mail
+        )
+        for reason, mails in stale.grouped("failure_reason").items():
+            mails.customer_message_recipient_id._set_delivery_result(reason)
+        return stale

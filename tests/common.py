@@ -76,13 +76,17 @@ class CustomerMessagesCommon(TransactionCase):
 
 class RecordingHandler:
     """aiosmtpd handler keeping every message received; refuses the
-    addresses listed in ``refused`` at RCPT time, as a real server does."""
+    addresses listed in ``refused`` at RCPT time, as a real server does, and
+    ends the session (421) at RCPT time for the addresses in ``closing``."""
 
     def __init__(self):
         self.messages = []
         self.refused = set()
+        self.closing = set()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.lower() in self.closing:
+            return "421 4.3.2 Service shutting down, closing channel"
         if address.lower() in self.refused:
             return f"550 5.1.1 <{address}>: mailbox unavailable"
         envelope.rcpt_tos.append(address)
@@ -142,6 +146,7 @@ class SMTPServerCase(CustomerMessagesCommon):
         )
         self.smtp_handler.messages.clear()
         self.smtp_handler.refused.clear()
+        self.smtp_handler.closing.clear()
 
     def received(self, address=None):
         """The messages the server received (for one address)."""

@@ -529,6 +529,92 @@ class TestMassSend(SendingCase):
         self.assertEqual(len(set(delivered)), 201, "nobody got it twice")
         self.assertEqual(message.state, "sent")
 
+    def _queue_all(self, message):
+        """Render every line and queue its email, without sending."""
+        message.state = "processing"
+        message.recipient_ids._prepare_delivery()
+        return message.recipient_ids.sorted(lambda line: line.mail_mail_id.id)
+
+    def _delivered(self):
+        return [
+            rcpt for item in self.smtp_handler.messages for rcpt in item["rcpt_tos"]
+        ]
+
+    def test_odoo_queue_leaves_them_alone(self):
+        """Odoo's mail queue does not send the emails of customer messages,
+        which the module's cron claims before sending."""
+        message = self._mass_compose()
+        self._queue_all(message)
+        self.env["mail.mail"].process_email_queue()
+        self.assertEqual(self._delivered(), [])
+        self.env["customer.message"]._cron_process()
+        self.assertEqual(len(self.smtp_handler.messages), 201)
+        self.assertEqual(message.state, "sent")
+
+    def test_crash_while_sending(self):
+        """A worker dies after claiming a chunk of emails: they are never sent
+        twice. Once the claim is an hour old, their lines fail with the
+        reason, and Retry failed sends them."""
+        message = self._mass_compose()
+        lines = self._queue_all(message)
+        claimed = lines[:30].mail_mail_id.sudo()._claim_for_sending()
+        self.assertEqual(len(claimed), 30)
+        # ... and the worker died here
+        self.env["customer.message"]._cron_process()
+        self.assertEqual(len(self.smtp_handler.messages), 171)
+        self.assertEqual(
+            set(lines[:30].mapped("state")),
+            {"processing"},
+            "another worker may still be sending them",
+        )
+        self.assertEqual(message.state, "processing")
+
+        claimed.flush_recordset()
+        self.env.cr.execute(
+            "UPDATE mail_mail SET write_date = write_date - interval '2 hours' "
+            "WHERE id = ANY(%s)",
+            [claimed.ids],
+        )
+        claimed.invalidate_recordset(["write_date"])
+        self.env["customer.message"]._cron_process()
+        self.assertEqual(len(self.smtp_handler.messages), 171, "not sent again")
+        self.assertEqual(set(lines[:30].mapped("state")), {"error"})
+        self.assertIn("Interrupted while sending", lines[0].failure_reason)
+        self.assertEqual(message.state, "error")
+
+        message.action_retry_failed()
+        self.env["customer.message"]._cron_process()
+        delivered = self._delivered()
+        self.assertEqual(len(delivered), 201)
+        self.assertEqual(len(set(delivered)), 201, "nobody got it twice")
+        self.assertEqual(message.state, "sent")
+
+    def test_server_closes_the_session(self):
+        """The SMTP server ends the session (421) at one recipient: that one
+        fails with the server's answer, the emails after it in the session
+        were not tried and stay queued, and the next run sends them once."""
+        message = self._mass_compose()
+        lines = self._queue_all(message)
+        closing = lines[10]
+        self.smtp_handler.closing.add(closing.email.lower())
+        with mute_logger("odoo.addons.base.models.ir_mail_server"):
+            lines._send_emails()
+        # 10 sent before it; the 201st email is in a chunk of its own
+        self.assertEqual(len(self.smtp_handler.messages), 11)
+        self.assertEqual(closing.state, "error")
+        self.assertIn("421", closing.failure_reason)
+        untried = lines[11:200]
+        self.assertEqual(set(untried.mapped("state")), {"processing"})
+        self.assertEqual(set(untried.mail_mail_id.mapped("state")), {"outgoing"})
+
+        self.env["customer.message"]._cron_process()
+        delivered = self._delivered()
+        self.assertEqual(len(delivered), 200)
+        self.assertEqual(len(set(delivered)), 200, "nobody got it twice")
+        self.assertNotIn(closing.email, delivered)
+        self.assertEqual(message.state, "error")
+        self.assertEqual(message.sent_count, 200)
+
     def test_history_filters(self):
         message = self._mass_compose()
         History = self.env["customer.message"]
