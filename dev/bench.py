@@ -162,8 +162,7 @@ def parse_args(argv):
     parser.add_argument(
         "--only",
         choices=[name for name, _run in PATHS],
-        help="run only this path (and the smtplib baseline), "
-        "e.g. while working on it",
+        help="run only this path (and the smtplib baseline), e.g. while working on it",
     )
     parser.add_argument("--database", help=argparse.SUPPRESS)
     parser.add_argument("--check-args", action="store_true", help=argparse.SUPPRESS)

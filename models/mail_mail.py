@@ -99,14 +99,15 @@ class MailMail(models.Model):
         IrMailServer = self.env["ir.mail_server"]
         if IrMailServer._disable_send():
             return
+        IrCron = self.env["ir.cron"]
         for ids in split_every(SEND_CHUNK_SIZE, self.ids):
             claimed = self.browse(ids)._claim_for_sending()
             if auto_commit:
-                self.env.cr.commit()
+                IrCron._commit_progress()  # commits (the progress is per line)
             if claimed:
                 claimed._send_claimed()
                 if auto_commit:
-                    self.env.cr.commit()
+                    IrCron._commit_progress()
 
     def _claim_for_sending(self):
         """Lock the ones still outgoing, skipping those another transaction
