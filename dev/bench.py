@@ -26,12 +26,14 @@ others still run.
 
 import argparse
 import cProfile
+import datetime
 import email
 import email.policy
 import logging
 import multiprocessing
 import os
 import pstats
+import select
 import smtplib
 import socket
 import sys
@@ -51,9 +53,14 @@ from odoo import api, sql_db
 from odoo.modules.registry import Registry
 from odoo.tools import config
 
+from odoo.addons.base.models.ir_cron import IrCron
+
 SUBJECT = "Hello {{ object.name }}"
 BODY = "<p>Dear <t t-out='object.name'/></p>"
 WARMUP_COUNT = 20
+# Odoo's default number of cron workers (--max-cron-threads)
+CRON_WORKERS = 2
+cron_workers = None  # the CronWorkers of the run
 PROFILE_LINES = 30
 
 
@@ -71,6 +78,7 @@ class Result:
     received: int = 0
     problems: list = field(default_factory=list)
     error: str | None = None
+    cpu: dict = field(default_factory=dict)  # CPU seconds per process group
 
     @property
     def total_time(self):
@@ -184,6 +192,13 @@ def prepare(env, port, count):
         }
     )
     env.company.email = "isp@example.com"
+    # the cron workers run the module's crons when they are triggered, and
+    # nothing else
+    ours = env.ref("customer_messages.ir_cron_customer_message_process") | env.ref(
+        "customer_messages.ir_cron_customer_message_send"
+    )
+    env["ir.cron"].search([("id", "not in", ours.ids)]).active = False
+    ours.nextcall = datetime.datetime.now() + datetime.timedelta(days=365)
     # mass mailings to at most this many recipients are sent at once rather
     # than queued (100 by default): always queue, like immediate=False
     env["ir.config_parameter"].set_param("mail.mail.force.send.limit", "0")
@@ -231,6 +246,98 @@ def run_customer_messages(env, partners):
         deliver_time=time.perf_counter() - queued,
         queue_queries=queued_queries - queries,
         deliver_queries=sql_db.sql_counter - queued_queries,
+    )
+    message.invalidate_recordset()
+    if message.state != "sent" or message.sent_count != len(partners):
+        result.problems.append(
+            f"message {message.id} is {message.state} with {message.sent_count} "
+            f"of {len(partners)} lines sent"
+        )
+    return result
+
+
+def cron_worker(database, running, ready):
+    """A cron worker process, as in Odoo's multi-process mode: while
+    ``running`` is set, runs the jobs that are due or triggered."""
+    config.parse_config(
+        ["--database", database, "--no-http", "--log-level=warn"],
+        setup_logging=True,
+    )
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    Registry(database)  # loaded before any timing
+    # woken up by the NOTIFY that triggered jobs send, as Odoo's are
+    with sql_db.db_connect("postgres").cursor() as cr:
+        cr.execute("LISTEN cron_trigger")
+        cr.commit()
+        connection = cr._cnx
+        ready.release()
+        while True:
+            select.select([connection], [], [], 1.0)
+            connection.poll()
+            connection.notifies.clear()
+            if running.is_set():
+                IrCron._process_jobs(database)
+
+
+class CronWorkers:
+    """Processes running the database's cron jobs, started once, working
+    only while a path that needs them runs."""
+
+    def __init__(self, database, count):
+        context = multiprocessing.get_context("spawn")
+        self.running = context.Event()
+        ready = context.Semaphore(0)
+        self.processes = [
+            context.Process(
+                target=cron_worker, args=(database, self.running, ready), daemon=True
+            )
+            for _index in range(count)
+        ]
+        for process in self.processes:
+            process.start()
+        for _process in self.processes:
+            ready.acquire()
+
+    def stop(self):
+        for process in self.processes:
+            process.terminate()
+            process.join(10)
+
+
+def run_customer_messages_workers(env, partners):
+    """The message queued as the composer does, then processed by the
+    module's two cron jobs in CRON_WORKERS processes: the processing cron
+    renders and queues batches and sends, the sending cron it triggers
+    sends with it."""
+    Message = env["customer.message"]
+    cron_workers.running.set()
+    try:
+        start = time.perf_counter()
+        message = Message._send_to_customers(
+            partners,
+            {"subject": SUBJECT, "body_html": BODY, "channel": "email"},
+            immediate=False,
+        )
+        env.cr.commit()  # triggers the processing cron
+        queued = time.perf_counter()
+        deadline = queued + 600
+        while time.perf_counter() < deadline:
+            env.cr.execute(
+                "SELECT state FROM customer_message WHERE id = %s", [message.id]
+            )
+            env.cr.commit()  # a new snapshot for the next look
+            if env.cr.fetchone()[0] not in ("new", "processing"):
+                break
+            time.sleep(0.01)
+        deliver_time = time.perf_counter() - queued
+    finally:
+        cron_workers.running.clear()
+    result = Result(
+        f"customer_messages, {CRON_WORKERS} crons",
+        len(partners),
+        queue_time=queued - start,
+        deliver_time=deliver_time,
     )
     message.invalidate_recordset()
     if message.state != "sent" or message.sent_count != len(partners):
@@ -313,6 +420,48 @@ def run_smtplib(port, partners, email_from):
         queue_time=None,
         deliver_time=time.perf_counter() - start,
     )
+
+
+def process_cpu(pid):
+    """CPU seconds (user + system) a process has used, 0 once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_times(smtp_server):
+    """CPU seconds used so far by the Odoo processes of the run, the SMTP
+    server and the PostgreSQL server's processes."""
+    odoo_pids = [os.getpid()] + (
+        [process.pid for process in cron_workers.processes] if cron_workers else []
+    )
+    postgres_pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/comm") as comm:
+                    if comm.read().strip() == "postgres":
+                        postgres_pids.append(int(entry))
+            except OSError:
+                continue
+    return {
+        "Odoo": sum(map(process_cpu, odoo_pids)),
+        "SMTP server": process_cpu(smtp_server.process.pid),
+        "PostgreSQL": sum(map(process_cpu, postgres_pids)),
+    }
+
+
+def measured(smtp_server, run, *args):
+    """Run one path, adding the CPU time each process group used to its
+    result."""
+    before = cpu_times(smtp_server)
+    result = run(*args)
+    after = cpu_times(smtp_server)
+    result.cpu = {group: after[group] - before[group] for group in after}
+    return result
 
 
 def attempt(env, name, run, *args):
@@ -409,6 +558,19 @@ def print_results(results, env, port):
                 f"{result.queue_time * 1000 / count:.2f} ms "
                 f"+ {result.deliver_time * 1000 / count:.2f} ms per message"
             )
+    cpus = os.cpu_count()
+    for result in results:
+        if result.cpu and not result.error:
+            per_message = {
+                group: seconds * 1000 / result.recipients
+                for group, seconds in result.cpu.items()
+            }
+            total = sum(per_message.values())
+            spent = ", ".join(f"{group} {ms:.2f}" for group, ms in per_message.items())
+            print(
+                f"{result.name}: CPU ms per message: {spent} = {total:.2f}; "
+                f"{cpus} CPUs allow at most {cpus * 1000 / total:.0f} msg/s"
+            )
     for result in results:
         print(
             f"{result.name}: the SMTP server received {result.received} messages "
@@ -442,6 +604,7 @@ def profile_customer_messages(env, partners, smtp_server):
 
 PATHS = (
     ("customer_messages", run_customer_messages),
+    ("customer_messages_crons", run_customer_messages_workers),
     ("mass_mailing", run_mass_mailing),
 )
 
@@ -462,11 +625,13 @@ def main(argv):
     registry = Registry(args.database)
     smtp_server = SMTPServer()
     results = []
+    global cron_workers  # noqa: PLW0603 - one set of workers per run
     try:
         with registry.cursor() as cr:
             env = api.Environment(cr, api.SUPERUSER_ID, {})
             env = env(context=env["res.users"].context_get())
             customers, warmup = prepare(env, smtp_server.port, args.count)
+            cron_workers = CronWorkers(args.database, CRON_WORKERS)
 
             print(f"warming up both paths on {len(warmup)} other customers", flush=True)
             for name, run in PATHS:
@@ -480,14 +645,22 @@ def main(argv):
 
             print(f"sending to {len(customers)} customers: raw smtplib", flush=True)
             results.append(
-                run_smtplib(smtp_server.port, customers, env.user.email_formatted)
+                measured(
+                    smtp_server,
+                    run_smtplib,
+                    smtp_server.port,
+                    customers,
+                    env.user.email_formatted,
+                )
             )
             check_received(results[-1], smtp_server.take(), customers)
             for name, run in PATHS:
                 if args.only and name != args.only:
                     continue
                 print(f"sending: {name}", flush=True)
-                results.append(attempt(env, name, run, customers))
+                results.append(
+                    measured(smtp_server, attempt, env, name, run, customers)
+                )
                 check_received(results[-1], smtp_server.take(), customers)
             print_results(results, env, smtp_server.port)
 
@@ -495,6 +668,8 @@ def main(argv):
                 results.append(profile_customer_messages(env, customers, smtp_server))
             cr.rollback()
     finally:
+        if cron_workers:
+            cron_workers.stop()
         smtp_server.stop()
     return 1 if any(result.problems for result in results) else 0
 

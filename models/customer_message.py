@@ -501,13 +501,18 @@ class CustomerMessage(models.Model):
         )
 
     def _process(self, limit=None):
-        """Deliver to the pending recipients of the messages, batch by batch.
+        """Deliver to the new recipients of the messages, batch by batch.
+
+        Each batch is locked (another worker skips it), rendered and queued,
+        then its emails are sent; emails left queued are sent by
+        :meth:`_send_queued_emails`, which other workers run as well.
 
         :param limit: stop after about this many recipients (cron time box)
         :return: the number of recipients processed
         """
         done = 0
         batch_size = self._get_batch_size()
+        auto_commit = self._auto_commit()
         Recipient = self.env["customer.message.recipient"]
         for message in self:
             if message.state in ("cancelled", "removed", "sent", "error"):
@@ -516,23 +521,13 @@ class CustomerMessage(models.Model):
                 message.state = "processing"
             last_id = 0
             while limit is None or done < limit:
-                # recipients tried in this run and still pending (their email
-                # waits in a queue) are left for the next run
-                batch = Recipient.search(
-                    [
-                        ("message_id", "=", message.id),
-                        ("state", "in", ("new", "processing")),
-                        ("id", ">", last_id),
-                    ],
-                    limit=batch_size,
-                    order="id",
-                )
+                batch = Recipient._lock_new(message, last_id, batch_size)
                 if not batch:
                     break
                 last_id = batch[-1].id
-                batch._deliver()
+                batch._deliver(hand_over=len(batch) == batch_size)
                 done += len(batch)
-                if self._auto_commit():
+                if auto_commit:
                     remaining = Recipient.search_count(
                         [
                             ("message_id", "in", self.ids),
@@ -544,6 +539,45 @@ class CustomerMessage(models.Model):
                     )
             message._update_state()
         return done
+
+    @api.model
+    def _send_queued_emails(self):
+        """Send the queued emails of customer messages until none is left,
+        chunk by chunk: several workers may run it at once, each chunk is
+        claimed by one of them. Emails tried in this run and queued again
+        (the server ended the session...) wait for the next one.
+
+        :return: the messages whose emails were sent
+        """
+        MailMail = self.env["mail.mail"].sudo()  # sudo: queue records
+        now = fields.Datetime.now()
+        domain = (
+            Domain("customer_message_recipient_id", "!=", False)
+            & Domain("state", "=", "outgoing")
+            & (
+                Domain("scheduled_date", "=", False)
+                | Domain("scheduled_date", "<=", now)
+            )
+        )
+        messages = self.browse()
+        last_id = 0
+        while True:
+            mails = MailMail.search(
+                domain & Domain("id", ">", last_id),
+                order="id",
+                limit=self._get_batch_size(),
+            )
+            if not mails:
+                break
+            last_id = mails[-1].id
+            messages |= mails.customer_message_recipient_id.message_id
+            mails._send_customer_messages(auto_commit=self._auto_commit())
+        return messages
+
+    @api.model
+    def _cron_send_emails(self):
+        """A sending worker beside the processing cron (see _process)."""
+        self._send_queued_emails()._update_state()
 
     def _update_state(self):
         """Done when no recipient is pending: Sent, or Sent with error."""
@@ -573,17 +607,20 @@ class CustomerMessage(models.Model):
         )
         for message in messages:
             message._process()
-        # processing recipients whose emails are still queued get them sent
-        stalled = self.env["customer.message.recipient"].search(
-            [("state", "=", "processing"), ("mail_mail_id.state", "=", "outgoing")],
+        # emails queued and not sent yet (a crash, a closed SMTP session...)
+        sent = self._send_queued_emails()
+        # SMS left queued the same way
+        stalled_sms = self.env["customer.message.recipient"].search(
+            [("state", "=", "processing"), ("sms_id.state", "=", "outgoing")],
             limit=self._get_batch_size(),
         )
-        if stalled:
-            stalled._send_emails()
+        stalled_sms._send_sms()
         # emails whose worker died while sending them: not sent again
         stale = self.env["mail.mail"].sudo()._settle_stale_claims()
         (
-            stalled.message_id | stale.customer_message_recipient_id.message_id
+            sent
+            | stalled_sms.message_id
+            | stale.customer_message_recipient_id.message_id
         )._update_state()
 
     # ------------------------------------------------------------------

@@ -4,7 +4,7 @@ from markupsafe import Markup
 
 from odoo import api, fields, models
 from odoo.fields import Domain
-from odoo.tools import formataddr
+from odoo.tools import SQL, formataddr
 
 from .customer_message import EMAIL_CHANNELS, PORTAL_CHANNELS
 
@@ -164,14 +164,36 @@ class CustomerMessageRecipient(models.Model):
     # DELIVERY
     # ------------------------------------------------------------------
 
-    def _deliver(self):
+    @api.model
+    def _lock_new(self, message, after_id, limit):
+        """The next new lines of the message (by id, after after_id), locked
+        until the end of the transaction; lines another worker holds are
+        skipped."""
+        self.flush_model(["message_id", "state"])
+        # FOR UPDATE SKIP LOCKED: the ORM has no row locks
+        self.env.cr.execute(
+            SQL(
+                "SELECT id FROM customer_message_recipient "
+                "WHERE message_id = %s AND state = 'new' AND id > %s "
+                "ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
+                message.id,
+                after_id,
+                limit,
+            )
+        )
+        return self.browse(row[0] for row in self.env.cr.fetchall())
+
+    def _deliver(self, hand_over=False):
         """Deliver to these pending recipients (of one message or more).
 
         The content, documents and queue records are prepared in a savepoint:
         when a batch fails (a template error for one customer...), each
         recipient is prepared alone, and the ones that fail get the error as
         their status. Sending happens after, outside any savepoint, since
-        Odoo's queues commit as they send.
+        it commits as it sends.
+
+        :param bool hand_over: the caller has more to prepare: leave the last
+            emails to the sending cron (see mail.mail._send_customer_messages)
         """
         try:
             with self.env.cr.savepoint():
@@ -192,7 +214,7 @@ class CustomerMessageRecipient(models.Model):
                         str(error) or error.__class__.__name__
                     )
         pending = self.filtered(lambda r: r.state == "processing")
-        pending._send_emails()
+        pending._send_emails(hand_over=hand_over)
         pending._send_sms()
 
     def _prepare_delivery(self):
@@ -314,14 +336,15 @@ class CustomerMessageRecipient(models.Model):
         ) % (url, button_style, label)
         return Markup(body or "") + link
 
-    def _send_emails(self):
+    def _send_emails(self, hand_over=False):
         """Send the queued emails of these recipients now, each at most once
         (see mail.mail._send_customer_messages); their statuses come back
         through mail.mail._postprocess_sent_message."""
         mails = self.mail_mail_id.filtered(lambda mail: mail.state == "outgoing")
         # sudo: queue records, readable by administrators only
         mails.sudo()._send_customer_messages(
-            auto_commit=self.env["customer.message"]._auto_commit()
+            auto_commit=self.env["customer.message"]._auto_commit(),
+            hand_over=hand_over,
         )
 
     def _create_sms(self):

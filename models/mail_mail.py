@@ -3,14 +3,19 @@ import smtplib
 from collections import defaultdict
 from datetime import timedelta
 
+import psycopg2.errors
+
 from odoo import api, fields, models
 from odoo.fields import Domain
 from odoo.tools import SQL, exception_to_unicode, split_every
 
 _logger = logging.getLogger(__name__)
 
-# Emails of customer messages sent over one SMTP session and one commit
-SEND_CHUNK_SIZE = 200
+# Emails of customer messages claimed at once, sent over one SMTP session,
+# and committed: small enough for two workers to share a batch of them
+SEND_CHUNK_SIZE = 100
+# Chunks a worker with more to prepare leaves to the sending cron
+HAND_OVER_CHUNKS = 2
 # A claimed email still unsettled after this long was being sent by a worker
 # that died: it may have reached the SMTP server, so it is not sent again.
 CLAIM_TIMEOUT = timedelta(hours=1)
@@ -82,7 +87,7 @@ class MailMail(models.Model):
     # SENDING THE EMAILS OF CUSTOMER MESSAGES
     # ------------------------------------------------------------------
 
-    def _send_customer_messages(self, auto_commit=False):
+    def _send_customer_messages(self, auto_commit=False, hand_over=False):
         """Send these queued emails, each at most once, chunk by chunk.
 
         Each chunk is claimed first (state Exception with an "interrupted"
@@ -93,14 +98,29 @@ class MailMail(models.Model):
         :meth:`_postprocess_sent_message`), then committed. A worker dying
         in between leaves its chunk claimed; see :meth:`_settle_stale_claims`.
 
+        With auto_commit and more than one chunk, the sending cron is
+        triggered: another cron worker claims chunks of them too.
+
         :param bool auto_commit: commit the claim and the outcome of each
             chunk (crons; never in a caller's transaction)
+        :param bool hand_over: leave the last chunks queued for that other
+            worker (the caller has more to prepare meanwhile)
         """
         IrMailServer = self.env["ir.mail_server"]
         if IrMailServer._disable_send():
             return
         IrCron = self.env["ir.cron"]
-        for ids in split_every(SEND_CHUNK_SIZE, self.ids):
+        chunks = list(split_every(SEND_CHUNK_SIZE, self.ids))
+        helper = self.env.ref("customer_messages.ir_cron_customer_message_send")
+        if (
+            auto_commit
+            and len(chunks) > 1
+            and self.env.context.get("cron_id") != helper.id
+        ):
+            helper._trigger()
+            if hand_over:
+                chunks = chunks[:-HAND_OVER_CHUNKS]
+        for ids in chunks:
             claimed = self.browse(ids)._claim_for_sending()
             if auto_commit:
                 IrCron._commit_progress()  # commits (the progress is per line)
@@ -113,15 +133,23 @@ class MailMail(models.Model):
         """Lock the ones still outgoing, skipping those another transaction
         holds, and mark them as being sent."""
         self.flush_recordset(["state"])
-        # FOR UPDATE SKIP LOCKED: the ORM has no row locks
-        self.env.cr.execute(
-            SQL(
-                "SELECT id FROM mail_mail WHERE id = ANY(%s) AND state = 'outgoing' "
-                "ORDER BY id FOR UPDATE SKIP LOCKED",
-                self.ids,
-            )
-        )
-        claimed = self.browse(row[0] for row in self.env.cr.fetchall())
+        try:
+            with self.env.cr.savepoint():
+                # FOR UPDATE SKIP LOCKED: the ORM has no row locks
+                self.env.cr.execute(
+                    SQL(
+                        "SELECT id FROM mail_mail "
+                        "WHERE id = ANY(%s) AND state = 'outgoing' "
+                        "ORDER BY id FOR UPDATE SKIP LOCKED",
+                        self.ids,
+                    ),
+                    log_exceptions=False,
+                )
+                claimed = self.browse(row[0] for row in self.env.cr.fetchall())
+        except psycopg2.errors.SerializationFailure:
+            # another worker claimed some of them since this transaction
+            # began: they are its own
+            return self.browse()
         claimed.write(
             {
                 "state": "exception",
