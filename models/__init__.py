@@ -9,4 +9,5 @@ from . import ir_actions_server
 from . import mail_mail
 from . import mail_thread
 from . import sms_sms
+from . import sms_tracker
 from . import res_partner

@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import api, fields, models
 
 
 class SmsSms(models.Model):
@@ -11,20 +11,30 @@ class SmsSms(models.Model):
         ondelete="set null",
     )
 
-    def _handle_call_result_hook(self, results):
-        # The gateway answered: copy each SMS's outcome onto its line.
-        result = super()._handle_call_result_hook(results)
-        failure_labels = dict(
-            self._fields["failure_type"]._description_selection(self.env)
-        )
-        for sms in self.filtered("customer_message_recipient_id"):
-            recipient = sms.customer_message_recipient_id.sudo()
-            # sudo: the gateway's answer is processed as whoever sent it
-            if sms.state == "error":
-                reason = (
-                    failure_labels.get(sms.failure_type) or sms.failure_type or "error"
-                )
-                recipient._set_delivery_result(reason)
-            elif sms.state in ("pending", "sent"):
-                recipient._set_delivery_result()
-        return result
+    @api.model_create_multi
+    def create(self, vals_list):
+        sms_list = super().create(vals_list)
+        sms_list.filtered(
+            lambda sms: sms.customer_message_recipient_id and sms.state == "outgoing"
+        )._create_customer_message_trackers()
+        return sms_list
+
+    def _create_customer_message_trackers(self):
+        """One sms.tracker per SMS, keyed by its uuid as Odoo's notifications
+        do: the answer when sending and the later delivery reports reach the
+        line through it (see sms.tracker), even once the SMS is deleted.
+        A line follows its latest SMS: the trackers of earlier ones go."""
+        if not self:
+            return
+        recipients = self.customer_message_recipient_id
+        trackers = self.env["sms.tracker"]
+        trackers.search(
+            [("customer_message_recipient_id", "in", recipients.ids)]
+        ).unlink()
+        vals_list = []
+        for sms in self:
+            recipient = sms.customer_message_recipient_id
+            vals_list.append(
+                {"sms_uuid": sms.uuid, "customer_message_recipient_id": recipient.id}
+            )
+        trackers.create(vals_list)

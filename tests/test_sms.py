@@ -1,10 +1,14 @@
 import json
 import threading
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from types import SimpleNamespace
 from unittest.mock import patch
+from urllib.parse import urlsplit
+from uuid import uuid4
 
-from odoo.tests import tagged
+from odoo import fields
+from odoo.tests import HttpCase, tagged
 
 from odoo.addons.iap.tools import iap_tools
 
@@ -17,9 +21,11 @@ class FakeGateway(BaseHTTPRequestHandler):
 
     received = []
     wrong_numbers = set()
+    webhook_urls = set()
 
     def do_POST(self):
         payload = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).webhook_urls.add(payload["params"]["webhook_url"])
         results = []
         for message in payload["params"]["messages"]:
             for number in message["numbers"]:
@@ -46,7 +52,7 @@ class FakeGateway(BaseHTTPRequestHandler):
 
 
 @tagged("customer_messages", "post_install", "-at_install")
-class TestSmsChannel(CustomerMessagesCommon):
+class TestSmsChannel(HttpCase, CustomerMessagesCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -71,12 +77,19 @@ class TestSmsChannel(CustomerMessagesCommon):
             phone="+32 470 65 43 21",
             country_id=belgium.id,
         )
+        cls.carol = cls._create_customer(
+            "Carol Person",
+            customer_login="carol",
+            phone="+32 470 11 22 33",
+            country_id=belgium.id,
+        )
         cls.mute = cls._create_customer("Mute Person", customer_login="mute")
 
     def setUp(self):
         super().setUp()
         FakeGateway.received.clear()
         FakeGateway.wrong_numbers = set()
+        FakeGateway.webhook_urls = set()
         # Odoo refuses IAP calls in tests; the call goes to the gateway above.
         self.startPatcher(
             patch.object(
@@ -130,3 +143,95 @@ class TestSmsChannel(CustomerMessagesCommon):
         )
         self.assertEqual(by_partner[self.bob].state, "sent")
         self.assertEqual(message.state, "sent")
+
+    def _post_delivery_report(self, sms_status, uuids):
+        """Post a delivery report as the provider does: JSON-RPC to the
+        webhook Odoo gave it with the SMS, as the public user, with no token."""
+        (webhook_url,) = FakeGateway.webhook_urls
+        response = self.url_open(
+            urlsplit(webhook_url).path,
+            json={
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "call",
+                "params": {
+                    "message_statuses": [{"sms_status": sms_status, "uuids": uuids}]
+                },
+            },
+        )
+        response.raise_for_status()
+        self.assertEqual(response.json().get("result"), "OK", response.text)
+        # the report was written by the HTTP request, in its own cache
+        self.env.invalidate_all()
+
+    def _send_sms_message(self, partners):
+        message = self.env["customer.message"]._send_to_customers(
+            partners,
+            {
+                "subject": "Maintenance",
+                "sms_body": "Hello {{ object.name }}, maintenance tonight.",
+                "channel": "sms",
+            },
+        )
+        return message, {line.partner_id: line for line in message.recipient_ids}
+
+    def test_sms_delivery_reports(self):
+        message, by_partner = self._send_sms_message(self.alice | self.bob | self.carol)
+        lines = message.recipient_ids
+        self.assertEqual(set(lines.mapped("state")), {"sent"})
+        self.assertEqual(message.state, "sent")
+        self.assertEqual(
+            {urlsplit(url).path for url in FakeGateway.webhook_urls}, {"/sms/status"}
+        )
+        uuid_of = {partner: line.sms_id.uuid for partner, line in by_partner.items()}
+        earlier = fields.Datetime.now() - timedelta(hours=1)
+        by_partner[self.alice].sent_date = earlier
+        lines.flush_recordset()
+        tracked = ["state", "failure_reason", "sent_date", "done_date"]
+
+        # a report about an SMS Odoo does not know changes nothing
+        before = lines.read(tracked)
+        self._post_delivery_report("not_delivered", [uuid4().hex])
+        self.assertEqual(lines.read(tracked), before)
+
+        self._post_delivery_report("delivered", [uuid_of[self.alice]])
+        self.assertEqual(by_partner[self.alice].state, "sent")
+        self.assertEqual(by_partner[self.alice].sent_date, earlier)
+        self.assertFalse(by_partner[self.alice].failure_reason)
+        self.assertEqual(message.state, "sent")
+
+        self._post_delivery_report("not_delivered", [uuid_of[self.bob]])
+        self.assertEqual(by_partner[self.bob].state, "error")
+        self.assertEqual(by_partner[self.bob].failure_reason, "Not Delivered")
+        self.assertEqual(message.state, "error")
+
+        self._post_delivery_report("invalid_destination", [uuid_of[self.carol]])
+        self.assertEqual(by_partner[self.carol].state, "error")
+        self.assertEqual(
+            by_partner[self.carol].failure_reason, "Bounced: Invalid Destination"
+        )
+
+        # delivered after all: the line is sent again
+        self._post_delivery_report("delivered", [uuid_of[self.bob]])
+        self.assertEqual(by_partner[self.bob].state, "sent")
+        self.assertFalse(by_partner[self.bob].failure_reason)
+        self.assertEqual(by_partner[self.alice].state, "sent")
+        self.assertEqual(message.state, "error")  # Carol's SMS still failed
+
+    def test_sms_delivery_report_after_retry(self):
+        message, by_partner = self._send_sms_message(self.bob)
+        line = by_partner[self.bob]
+        first_uuid = line.sms_id.uuid
+        self._post_delivery_report("expired", [first_uuid])
+        self.assertEqual(line.state, "error")
+        self.assertEqual(line.failure_reason, "Expired")
+
+        message.action_retry_failed()
+        self.assertEqual(line.state, "sent")
+        self.assertNotEqual(line.sms_id.uuid, first_uuid)
+        # the line follows its new SMS: a late report on the first one is ignored
+        self._post_delivery_report("rejected", [first_uuid])
+        self.assertEqual(line.state, "sent")
+        self._post_delivery_report("rejected", [line.sms_id.uuid])
+        self.assertEqual(line.state, "error")
+        self.assertEqual(line.failure_reason, "Bounced: Rejected")
