@@ -397,11 +397,7 @@ class CustomerMessageRecipient(models.Model):
                 {"state": "error", "failure_reason": failure_reason, "done_date": now}
             )
         else:
-            self.write(
-                {
-                    "state": "sent",
-                    "sent_date": now,
-                    "done_date": now,
-                    "failure_reason": False,
-                }
-            )
+            self.write({"state": "sent", "done_date": now, "failure_reason": False})
+            # a line sent again (an SMS reported delivered after a failure
+            # report...) keeps when it was first sent
+            self.filtered(lambda recipient: not recipient.sent_date).sent_date = now

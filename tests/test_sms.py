@@ -211,9 +211,12 @@ class TestSmsChannel(HttpCase, CustomerMessagesCommon):
             by_partner[self.carol].failure_reason, "Bounced: Invalid Destination"
         )
 
-        # delivered after all: the line is sent again
+        # delivered after all: the line is sent again, since it was sent
+        by_partner[self.bob].sent_date = earlier
+        lines.flush_recordset()
         self._post_delivery_report("delivered", [uuid_of[self.bob]])
         self.assertEqual(by_partner[self.bob].state, "sent")
+        self.assertEqual(by_partner[self.bob].sent_date, earlier)
         self.assertFalse(by_partner[self.bob].failure_reason)
         self.assertEqual(by_partner[self.alice].state, "sent")
         self.assertEqual(message.state, "error")  # Carol's SMS still failed
