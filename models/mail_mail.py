@@ -213,7 +213,7 @@ class MailMail(models.Model):
             )
         outcome = {}
         for mail in self:
-            if smtp_session.sock is None:
+            if getattr(smtp_session, "sock", True) is None:
                 # the server closed the session (a 421 answer...): the rest
                 # were not tried and stay queued
                 break
@@ -249,6 +249,9 @@ class MailMail(models.Model):
                 # the ones after it were not tried and stay queued
                 outcome[mail.id] = ("mail_smtp", exception_to_unicode(error))
                 break
+            except psycopg2.Error:
+                # the transaction is lost: the chunk stays claimed
+                raise
             except AssertionError as error:
                 # Odoo's checks of the sender and recipient addresses
                 outcome[mail.id] = self._get_address_failure(error)
