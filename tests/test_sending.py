@@ -552,6 +552,24 @@ class TestMassSend(SendingCase):
         self.assertEqual(len(self.smtp_handler.messages), 201)
         self.assertEqual(message.state, "sent")
 
+    def test_sending_cron(self):
+        """The second cron sends the queued emails and completes the message;
+        it renders nothing itself."""
+        message = self._mass_compose()
+        message.state = "processing"
+        lines = message.recipient_ids.sorted("id")
+        lines[5:]._prepare_delivery()  # the first 5 are not rendered yet
+        self.env["customer.message"]._cron_send_emails()
+        self.assertEqual(len(self._delivered()), 196)
+        self.assertEqual(set(lines[:5].mapped("state")), {"new"})
+        self.assertEqual(message.state, "processing", "5 lines are still new")
+        self.assertEqual(message.sent_count, 196)
+
+        self.env["customer.message"]._cron_process()
+        self.assertEqual(len(self._delivered()), 201)
+        self.assertEqual(len(set(self._delivered())), 201)
+        self.assertEqual(message.state, "sent")
+
     def test_crash_while_sending(self):
         """A worker dies after claiming a chunk of emails: they are never sent
         twice. Once the claim is an hour old, their lines fail with the
