@@ -225,6 +225,16 @@ def prepare(env, port, count):
     return customers, warmup
 
 
+def check_message(result, message):
+    """The message is done and sent to every customer."""
+    message.invalidate_recordset()
+    if message.state != "sent" or message.sent_count != result.recipients:
+        result.problems.append(
+            f"message {message.id} is {message.state} with {message.sent_count} "
+            f"of {result.recipients} lines sent"
+        )
+
+
 def run_customer_messages(env, partners):
     Message = env["customer.message"]
     queries = sql_db.sql_counter
@@ -247,12 +257,7 @@ def run_customer_messages(env, partners):
         queue_queries=queued_queries - queries,
         deliver_queries=sql_db.sql_counter - queued_queries,
     )
-    message.invalidate_recordset()
-    if message.state != "sent" or message.sent_count != len(partners):
-        result.problems.append(
-            f"message {message.id} is {message.state} with {message.sent_count} "
-            f"of {len(partners)} lines sent"
-        )
+    check_message(result, message)
     return result
 
 
@@ -339,12 +344,7 @@ def run_customer_messages_workers(env, partners):
         queue_time=queued - start,
         deliver_time=deliver_time,
     )
-    message.invalidate_recordset()
-    if message.state != "sent" or message.sent_count != len(partners):
-        result.problems.append(
-            f"message {message.id} is {message.state} with {message.sent_count} "
-            f"of {len(partners)} lines sent"
-        )
+    check_message(result, message)
     return result
 
 
