@@ -51,7 +51,7 @@ from aiosmtpd.controller import Controller
 import odoo
 from odoo import api, sql_db
 from odoo.modules.registry import Registry
-from odoo.tools import config
+from odoo.tools import config, split_every
 
 from odoo.addons.base.models.ir_cron import IrCron
 
@@ -61,6 +61,7 @@ WARMUP_COUNT = 20
 # Odoo's default number of cron workers (--max-cron-threads)
 CRON_WORKERS = 2
 cron_workers = None  # the CronWorkers of the run
+cpu_marks = None  # CPU times taken during the path being measured
 PROFILE_LINES = 30
 
 
@@ -79,6 +80,7 @@ class Result:
     problems: list = field(default_factory=list)
     error: str | None = None
     cpu: dict = field(default_factory=dict)  # CPU seconds per process group
+    deliver_cpu: dict = field(default_factory=dict)  # the same, to deliver
 
     @property
     def total_time(self):
@@ -246,6 +248,7 @@ def run_customer_messages(env, partners):
     )
     env.cr.commit()
     queued = time.perf_counter()
+    mark_queued()
     queued_queries = sql_db.sql_counter
     Message._cron_process()
     env.cr.commit()
@@ -310,11 +313,15 @@ class CronWorkers:
             process.join(10)
 
 
-def run_customer_messages_workers(env, partners):
+def run_customer_messages_workers(env, partners, prerender=False):
     """The message queued as the composer does, then processed by the
     module's two cron jobs in CRON_WORKERS processes: the processing cron
     renders and queues batches and sends, the sending cron it triggers
-    sends with it."""
+    sends with it.
+
+    With prerender, every email is first rendered and queued as a mail.mail
+    (counted in the time to queue, as for mass_mailing), so that the time to
+    deliver is the delivery path alone: both crons only send."""
     Message = env["customer.message"]
     cron_workers.running.set()
     try:
@@ -324,8 +331,16 @@ def run_customer_messages_workers(env, partners):
             {"subject": SUBJECT, "body_html": BODY, "channel": "email"},
             immediate=False,
         )
+        if prerender:
+            message.state = "processing"
+            for ids in split_every(
+                Message._get_batch_size(), message.recipient_ids.ids
+            ):
+                env["customer.message.recipient"].browse(ids)._prepare_delivery()
+            env.ref("customer_messages.ir_cron_customer_message_send")._trigger()
         env.cr.commit()  # triggers the processing cron
         queued = time.perf_counter()
+        mark_queued()
         deadline = queued + 600
         while time.perf_counter() < deadline:
             env.cr.execute(
@@ -339,13 +354,17 @@ def run_customer_messages_workers(env, partners):
     finally:
         cron_workers.running.clear()
     result = Result(
-        f"customer_messages, {CRON_WORKERS} crons",
+        f"customer_messages, {CRON_WORKERS} crons" + (", queued" if prerender else ""),
         len(partners),
         queue_time=queued - start,
         deliver_time=deliver_time,
     )
     check_message(result, message)
     return result
+
+
+def run_customer_messages_delivery(env, partners):
+    return run_customer_messages_workers(env, partners, prerender=True)
 
 
 def run_mass_mailing(env, partners):
@@ -365,6 +384,7 @@ def run_mass_mailing(env, partners):
     mailing.action_send_mail()  # commits after each batch of mail.mail
     env.cr.commit()
     queued = time.perf_counter()
+    mark_queued()
     queued_queries = sql_db.sql_counter
     # Odoo's mail queue cron, run until the mailing is sent
     pending = [("mailing_id", "=", mailing.id), ("state", "=", "outgoing")]
@@ -454,13 +474,26 @@ def cpu_times(smtp_server):
     }
 
 
+def mark_queued():
+    """A path's emails are queued: what follows is delivery."""
+    if cpu_marks is not None:
+        cpu_marks["queued"] = cpu_times(cpu_marks["smtp_server"])
+
+
 def measured(smtp_server, run, *args):
     """Run one path, adding the CPU time each process group used to its
-    result."""
+    result, in all and to deliver."""
+    global cpu_marks  # noqa: PLW0603 - set by mark_queued() during the run
+    cpu_marks = {"smtp_server": smtp_server}
     before = cpu_times(smtp_server)
-    result = run(*args)
+    try:
+        result = run(*args)
+    finally:
+        marks, cpu_marks = cpu_marks, None
     after = cpu_times(smtp_server)
     result.cpu = {group: after[group] - before[group] for group in after}
+    queued = marks.get("queued", before)
+    result.deliver_cpu = {group: after[group] - queued[group] for group in after}
     return result
 
 
@@ -526,15 +559,15 @@ def print_results(results, env, port):
         f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}"
     )
     header = (
-        f"{'path':<28}{'recipients':>11}{'queue s':>10}{'deliver s':>11}"
-        f"{'total s':>10}{'msg/s':>9}{'SQL/msg':>9}  SMTP received"
+        f"{'path':<36}{'recipients':>11}{'queue s':>10}{'deliver s':>11}"
+        f"{'total s':>10}{'msg/s':>9}{'deliver/s':>11}{'SQL/msg':>9}  SMTP received"
     )
     print(header)
     print("-" * len(header))
     for result in results:
         count = result.recipients
         if result.error:
-            print(f"{result.name:<28}{count:>11}  FAILED: {result.error}")
+            print(f"{result.name:<36}{count:>11}  FAILED: {result.error}")
             continue
         queue = "-" if result.queue_time is None else f"{result.queue_time:.2f}"
         sql = "-"
@@ -542,8 +575,9 @@ def print_results(results, env, port):
             sql = f"{(result.queue_queries + result.deliver_queries) / count:.1f}"
         status = "PROBLEM" if result.problems else "exactly N"
         print(
-            f"{result.name:<28}{count:>11}{queue:>10}{result.deliver_time:>11.2f}"
-            f"{result.total_time:>10.2f}{count / result.total_time:>9.1f}{sql:>9}"
+            f"{result.name:<36}{count:>11}{queue:>10}{result.deliver_time:>11.2f}"
+            f"{result.total_time:>10.2f}{count / result.total_time:>9.1f}"
+            f"{count / result.deliver_time:>11.1f}{sql:>9}"
             f"  {result.received} ({status})"
         )
     print()
@@ -560,15 +594,17 @@ def print_results(results, env, port):
             )
     cpus = os.cpu_count()
     for result in results:
-        if result.cpu and not result.error:
+        if not result.cpu or result.error:
+            continue
+        for label, cpu in (("in all", result.cpu), ("to deliver", result.deliver_cpu)):
             per_message = {
                 group: seconds * 1000 / result.recipients
-                for group, seconds in result.cpu.items()
+                for group, seconds in cpu.items()
             }
             total = sum(per_message.values())
             spent = ", ".join(f"{group} {ms:.2f}" for group, ms in per_message.items())
             print(
-                f"{result.name}: CPU ms per message: {spent} = {total:.2f}; "
+                f"{result.name}: CPU ms per message {label}: {spent} = {total:.2f}; "
                 f"{cpus} CPUs allow at most {cpus * 1000 / total:.0f} msg/s"
             )
     for result in results:
@@ -605,6 +641,7 @@ def profile_customer_messages(env, partners, smtp_server):
 PATHS = (
     ("customer_messages", run_customer_messages),
     ("customer_messages_crons", run_customer_messages_workers),
+    ("customer_messages_queued", run_customer_messages_delivery),
     ("mass_mailing", run_mass_mailing),
 )
 
