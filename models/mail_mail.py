@@ -98,28 +98,26 @@ class MailMail(models.Model):
         :meth:`_postprocess_sent_message`), then committed. A worker dying
         in between leaves its chunk claimed; see :meth:`_settle_stale_claims`.
 
-        With auto_commit and more than one chunk, the sending cron is
-        triggered: another cron worker claims chunks of them too.
+        With auto_commit and more than one chunk, the sending crons are
+        triggered: other cron workers claim chunks of them too.
 
         :param bool auto_commit: commit the claim and the outcome of each
             chunk (crons; never in a caller's transaction)
-        :param bool hand_over: leave the last chunks queued for that other
-            worker (the caller has more to prepare meanwhile)
+        :param bool hand_over: leave the last chunks queued for those other
+            workers (the caller has more to prepare meanwhile)
         """
         IrMailServer = self.env["ir.mail_server"]
         if IrMailServer._disable_send():
             return
         IrCron = self.env["ir.cron"]
         chunks = list(split_every(SEND_CHUNK_SIZE, self.ids))
-        helper = self.env.ref("customer_messages.ir_cron_customer_message_send")
         if (
             auto_commit
             and len(chunks) > 1
-            and self.env.context.get("cron_id") != helper.id
+            and self._trigger_sending_crons()
+            and hand_over
         ):
-            helper._trigger()
-            if hand_over:
-                chunks = chunks[:-HAND_OVER_CHUNKS]
+            chunks = chunks[:-HAND_OVER_CHUNKS]
         for ids in chunks:
             claimed = self.browse(ids)._claim_for_sending()
             if auto_commit:
@@ -128,6 +126,29 @@ class MailMail(models.Model):
                 claimed._send_claimed()
                 if auto_commit:
                     IrCron._commit_progress()
+
+    @api.model
+    def _trigger_sending_crons(self):
+        """Wake the sending crons up (but the one running this), so that
+        other cron workers claim chunks too. The module ships one; each
+        active copy of it is one more worker.
+
+        :return: the crons triggered
+        """
+        crons = (
+            self.env["ir.cron"]
+            .sudo()  # sudo: crons are triggered, whoever sends
+            .search(
+                [
+                    ("model_id.model", "=", "customer.message"),
+                    ("code", "=", "model._cron_send_emails()"),
+                    ("id", "!=", self.env.context.get("cron_id", False)),
+                ]
+            )
+        )
+        for cron in crons:
+            cron._trigger()
+        return crons
 
     def _claim_for_sending(self):
         """Lock the ones still outgoing, skipping those another transaction

@@ -570,6 +570,22 @@ class TestMassSend(SendingCase):
         self.assertEqual(len(set(self._delivered())), 201)
         self.assertEqual(message.state, "sent")
 
+    def test_sending_crons_triggered(self):
+        """Large sends wake every active copy of the sending cron up (one
+        more cron worker each), but not the cron asking."""
+        sending = self.env.ref("customer_messages.ir_cron_customer_message_send")
+        copy = sending.copy({"name": "Customer messages: send queued emails (2)"})
+        inactive = sending.copy({"active": False})
+        MailMail = self.env["mail.mail"]
+        self.assertEqual(MailMail._trigger_sending_crons(), sending | copy)
+        self.assertEqual(
+            MailMail.with_context(cron_id=copy.id)._trigger_sending_crons(), sending
+        )
+        Trigger = self.env["ir.cron.trigger"].sudo()
+        self.assertEqual(Trigger.search_count([("cron_id", "=", sending.id)]), 2)
+        self.assertEqual(Trigger.search_count([("cron_id", "=", copy.id)]), 1)
+        self.assertFalse(Trigger.search_count([("cron_id", "=", inactive.id)]))
+
     def test_crash_while_sending(self):
         """A worker dies after claiming a chunk of emails: they are never sent
         twice. Once the claim is an hour old, their lines fail with the
