@@ -4,7 +4,7 @@ from markupsafe import Markup
 
 from odoo import api, fields, models
 from odoo.fields import Domain
-from odoo.tools import SQL, formataddr
+from odoo.tools import formataddr
 
 from .customer_message import EMAIL_CHANNELS, PORTAL_CHANNELS
 
@@ -169,19 +169,20 @@ class CustomerMessageRecipient(models.Model):
         """The next new lines of the message (by id, after after_id), locked
         until the end of the transaction; lines another worker holds are
         skipped."""
-        self.flush_model(["message_id", "state"])
-        # FOR UPDATE SKIP LOCKED: the ORM has no row locks
-        self.env.cr.execute(
-            SQL(
-                "SELECT id FROM customer_message_recipient "
-                "WHERE message_id = %s AND state = 'new' AND id > %s "
-                "ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
-                message.id,
-                after_id,
-                limit,
+        while True:
+            lines = self.search(
+                [
+                    ("message_id", "=", message.id),
+                    ("state", "=", "new"),
+                    ("id", ">", after_id),
+                ],
+                order="id",
+                limit=limit,
             )
-        )
-        return self.browse(row[0] for row in self.env.cr.fetchall())
+            locked = lines.try_lock_for_update()
+            if locked or not lines:
+                return locked
+            after_id = lines[-1].id
 
     def _deliver(self, hand_over=False):
         """Deliver to these pending recipients (of one message or more).

@@ -156,7 +156,8 @@ class MailMail(models.Model):
         self.flush_recordset(["state"])
         try:
             with self.env.cr.savepoint():
-                # FOR UPDATE SKIP LOCKED: the ORM has no row locks
+                # try_lock_for_update() would do, but it logs the expected
+                # conflict between workers below as an error ("bad query")
                 self.env.cr.execute(
                     SQL(
                         "SELECT id FROM mail_mail "
