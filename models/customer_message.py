@@ -594,6 +594,16 @@ class CustomerMessage(models.Model):
                 }
             )
 
+    def _update_done_state(self):
+        """Lines of finished messages changed after the fact (a bounce, an
+        SMS delivery report): Sent with error while a line has failed, else
+        Sent."""
+        for message in self.filtered(lambda m: m.state in ("sent", "error")):
+            message.invalidate_recordset(["failed_count"])
+            state = "error" if message.failed_count else "sent"
+            if message.state != state:
+                message.state = state
+
     @api.model
     def _cron_process(self):
         """Process the due messages, batch by batch, committing progress."""

@@ -391,7 +391,8 @@ class CustomerMessageRecipient(models.Model):
         self.write({"state": "cancelled", "failure_reason": reason, "done_date": now})
 
     def _set_delivery_result(self, failure_reason=None):
-        """Write back what the queue did: sent, or failed with the reason."""
+        """Write back what the queue did: sent, or failed with the reason
+        (also after the fact: a finished message follows its lines)."""
         now = fields.Datetime.now()
         if failure_reason:
             self.write(
@@ -402,3 +403,4 @@ class CustomerMessageRecipient(models.Model):
             # a line sent again (an SMS reported delivered after a failure
             # report...) keeps when it was first sent
             self.filtered(lambda recipient: not recipient.sent_date).sent_date = now
+        self.message_id._update_done_state()

@@ -23,7 +23,4 @@ class MailThread(models.AbstractModel):
                 recipients._set_delivery_result(
                     self.env._("Bounced: %(details)s", details=details[:1000])
                 )
-                recipients.message_id.filtered(lambda m: m.state == "sent").write(
-                    {"state": "error"}
-                )
         return result

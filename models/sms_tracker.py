@@ -72,13 +72,7 @@ class SmsTracker(models.Model):
         if failure_reason:
             failed = recipients.filtered(lambda r: r.state in ("processing", "sent"))
             failed._set_delivery_result(failure_reason)
-            failed.message_id.filtered(lambda m: m.state == "sent").write(
-                {"state": "error"}
-            )
         else:
             states = ("processing", "error") if delivered else ("processing",)
             done = recipients.filtered(lambda r: r.state in states)
             done._set_delivery_result()
-            done.message_id.filtered(
-                lambda m: m.state == "error" and not m.failed_count
-            ).write({"state": "sent"})
