@@ -17,6 +17,14 @@ PORTAL_CHANNELS = ("portal", "portal_email")
 # Messages with at most this many recipients are processed at once, in the
 # request that confirms them; larger ones are processed by the cron in batches.
 IMMEDIATE_LIMIT = 50
+# The fields rendered per customer, with their counterpart on the template (a
+# field without one is always its author's own text).
+RENDERED_FIELDS = {
+    "subject": "subject",
+    "body_html": "body_html",
+    "sms_body": None,
+    "lang": "lang",
+}
 
 
 class CustomerMessage(models.Model):
@@ -35,9 +43,12 @@ class CustomerMessage(models.Model):
     _order = "date desc, id desc"
     _rec_name = "subject"
     _check_company_auto = True
-    # Content is rendered by the cron for every recipient: only template
-    # editors may write dynamic expressions beyond plain field placeholders
-    # (checked by mail.render.mixin on create and write).
+    # Content is rendered by the cron, as the system, for every recipient, so
+    # it is checked when written (as mass_mailing does for mailings): only
+    # template editors may write expressions beyond the customer's plain
+    # fields, field by field unless the field holds its template's own value
+    # (see _has_unsafe_expression). Every rendering a user starts checks again
+    # (see _render_for_partners): the preview renders records never written.
     _unrestricted_rendering = True
 
     subject = fields.Char(required=True)
@@ -55,6 +66,7 @@ class CustomerMessage(models.Model):
         "mail.template",
         domain=[("model", "=", "res.partner")],
         ondelete="set null",
+        index="btree_not_null",
     )
     author_id = fields.Many2one(
         "res.users", default=lambda self: self.env.user, index=True
@@ -101,7 +113,8 @@ class CustomerMessage(models.Model):
         string="Attachments",
         help="Files sent to every recipient.",
     )
-    # financial documents: picked ones, or a rule per type
+    # financial documents: picked ones (shown to those who may read them), or
+    # a rule per type
     invoice_ids = fields.Many2many(
         "account.move",
         "customer_message_account_move_rel",
@@ -110,6 +123,7 @@ class CustomerMessage(models.Model):
         string="Invoices and pro-formas",
         help="Documents picked for their customers: posted invoices are attached as "
         "invoices, draft invoices as pro-forma invoices.",
+        groups="account.group_account_invoice,account.group_account_readonly",
     )
     payment_ids = fields.Many2many(
         "account.payment",
@@ -117,6 +131,7 @@ class CustomerMessage(models.Model):
         "message_id",
         "payment_id",
         string="Payments",
+        groups="account.group_account_invoice,account.group_account_readonly",
     )
     state = fields.Selection(
         selection=[
@@ -170,12 +185,43 @@ class CustomerMessage(models.Model):
             message.cancelled_count = by_state["cancelled"]
             message.pending_count = by_state["new"] + by_state["processing"]
 
-    def _check_access_right_dynamic_template(self):
-        # A template's content, unchanged, was written by a template editor.
-        return super(
-            CustomerMessage,
-            self.filtered(lambda m: not (m.template_id and m._is_template_content())),
-        )._check_access_right_dynamic_template()
+    @api.constrains("template_id")
+    def _check_template_model(self):
+        self.template_id._check_customer_message_template()
+
+    def _has_unsafe_expression(self):
+        """Whether a rendered field holds more than plain placeholders of the
+        customer, checked field by field: a field holding its template's own
+        value was written by a template editor; any other field (the SMS
+        text, the language...) is its author's. Other fields (the filter
+        description...) are never rendered, so never checked."""
+        for message in self.sudo():  # sudo: only the content is inspected
+            for fname in RENDERED_FIELDS:
+                value = message[fname]
+                if not value or message._holds_template_value(fname):
+                    continue
+                engine = getattr(message._fields[fname], "render_engine", None)
+                if engine == "qweb":
+                    unsafe = self._has_unsafe_expression_template_qweb(
+                        value, "res.partner", fname
+                    )
+                else:
+                    unsafe = self._has_unsafe_expression_template_inline_template(
+                        value, "res.partner", fname
+                    )
+                if unsafe:
+                    return True
+        return False
+
+    def _holds_template_value(self, fname):
+        """Whether the rendered field holds its template's value unchanged."""
+        self.ensure_one()
+        template_fname = RENDERED_FIELDS[fname]
+        return bool(
+            self.template_id
+            and template_fname
+            and self[fname] == self.template_id[template_fname]
+        )
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_not_removed(self):
@@ -193,18 +239,23 @@ class CustomerMessage(models.Model):
     # ACTIONS
     # ------------------------------------------------------------------
 
+    # The history is written by the system only: users act on the messages
+    # they may read (those of their companies), which are then changed as the
+    # system (the access lists give users no write on messages and lines).
+
     def action_cancel(self):
         """Stop messages that are not done: unsent recipients are cancelled
         with their queued emails and SMS."""
-        messages = self.filtered(lambda m: m.state in ("new", "processing"))
+        self.check_access("read")
+        messages = self.sudo().filtered(lambda m: m.state in ("new", "processing"))
         if not messages:
             raise UserError(
                 self.env._(
                     "Only messages that are still New or Processing can be cancelled."
                 )
             )
-        pending = self.env["customer.message.recipient"].search(
-            [("message_id", "in", messages.ids), ("state", "in", ("new", "processing"))]
+        pending = messages.recipient_ids.filtered(
+            lambda r: r.state in ("new", "processing")
         )
         pending._action_cancel(
             self.env._("Cancelled by %(user)s", user=self.env.user.name)
@@ -214,9 +265,8 @@ class CustomerMessage(models.Model):
 
     def action_retry_failed(self):
         """Send again to the recipients whose delivery failed, and to them only."""
-        failed = self.env["customer.message.recipient"].search(
-            [("message_id", "in", self.ids), ("state", "=", "error")]
-        )
+        self.check_access("read")
+        failed = self.sudo().recipient_ids.filtered(lambda r: r.state == "error")
         if not failed:
             raise UserError(self.env._("No recipient of these messages has failed."))
         failed.write(
@@ -233,11 +283,13 @@ class CustomerMessage(models.Model):
 
     def action_remove(self):
         """Delete for staff: hidden from lists and from the portal, kept for audit."""
-        pending = self.filtered(lambda m: m.state in ("new", "processing"))
+        self.check_access("read")
+        messages = self.sudo()
+        pending = messages.filtered(lambda m: m.state in ("new", "processing"))
         if pending:
             pending.action_cancel()
-        self.write({"state": "removed"})
-        self.recipient_ids.write({"state": "removed"})
+        messages.write({"state": "removed"})
+        messages.recipient_ids.write({"state": "removed"})
         return True
 
     def action_view_recipients(self):
@@ -281,10 +333,44 @@ class CustomerMessage(models.Model):
             raise UserError(self.env._("A message needs a subject."))
         if not partners:
             raise UserError(self.env._("There is no customer to send this message to."))
+        documents = {
+            fname: values.pop(fname)
+            for fname in ("invoice_ids", "payment_ids")
+            if values.get(fname)
+        }
+        self._check_picked_documents(documents)
         message = self.create(values)
-        message._create_recipients(partners)
-        message._action_queue(immediate=immediate)
+        # sudo: the documents were checked above; lines are the system's
+        message_sudo = message.sudo()
+        if documents:
+            message_sudo.write(documents)
+        message_sudo._create_recipients(partners)
+        message_sudo._action_queue(immediate=immediate)
         return message
+
+    @api.model
+    def _check_picked_documents(self, documents):
+        """Users send the documents they may read, and no others (the
+        documents picked by a rule are each customer's own, see
+        _get_documents).
+
+        :param dict documents: {"invoice_ids" | "payment_ids": commands}
+        """
+        # sudo: reads the records the commands name, then checked as the user
+        picked = self.sudo().new(documents)
+        for fname in documents:
+            records = picked[fname].with_env(self.env)
+            if records and not records.has_access("read"):
+                raise UserError(
+                    self.env._(
+                        "You may not send %(documents)s: only users who may read "
+                        "them can attach them. Attach each customer's documents "
+                        "by a rule instead (Invoices, Payment receipts...).",
+                        documents=self._fields[fname].get_description(self.env)[
+                            "string"
+                        ],
+                    )
+                )
 
     @api.model
     def _send_automated(self, action, records):
@@ -639,39 +725,33 @@ class CustomerMessage(models.Model):
 
     def _render_for_partners(self, partners):
         """{partner id: {"subject", "body_html", "sms_body"}} rendered per
-        customer in the customer's language with Odoo's template engine."""
+        customer in the customer's language with Odoo's template engine.
+
+        A field holding its template's own value is rendered from the
+        template (with its translations); the others from the message. What
+        a user renders is checked first as they may not have written it (the
+        preview renders content never saved); the system renders content
+        checked when it was written.
+        """
         self.ensure_one()
+        self._check_access_right_dynamic_template()
+        self.template_id._check_customer_message_template()
         res_ids = partners.ids
-        source = self
-        if self.template_id and self._is_template_content():
-            # unchanged template content: render its translations
-            source = self.template_id
-        fields_map = {"subject": "subject", "body_html": "body_html"}
         rendered = {partner_id: {} for partner_id in res_ids}
         # the engine reads each customer's language record by record
         partners.fetch(["lang"])
-        for target, fname in fields_map.items():
-            if not source[fname]:
-                for partner_id in res_ids:
-                    rendered[partner_id][target] = ""
-                continue
-            values = source._render_field(fname, res_ids, compute_lang=True)
+        langs = self._render_lang(res_ids)
+        for fname in ("subject", "body_html", "sms_body"):
+            source, source_fname = self, fname
+            if self._holds_template_value(fname):
+                source, source_fname = self.template_id, RENDERED_FIELDS[fname]
+            if source[source_fname]:
+                values = source._render_field(source_fname, res_ids, res_ids_lang=langs)
+            else:
+                values = dict.fromkeys(res_ids, "")
             for partner_id in res_ids:
-                rendered[partner_id][target] = values[partner_id]
-        if self.sms_body:
-            values = self._render_field("sms_body", res_ids, compute_lang=True)
-        for partner_id in res_ids:
-            rendered[partner_id]["sms_body"] = (
-                values[partner_id] if self.sms_body else ""
-            )
+                rendered[partner_id][fname] = values[partner_id]
         return rendered
-
-    def _is_template_content(self):
-        self.ensure_one()
-        template = self.template_id
-        return self.subject == template.subject and (self.body_html or "") == (
-            template.body_html or ""
-        )
 
     def _get_documents(self, partners):
         """{partner: (posted invoices, draft invoices, payments)} the documents

@@ -4,7 +4,7 @@ from markupsafe import Markup
 
 from odoo import api, fields, models
 from odoo.fields import Domain
-from odoo.tools import formataddr
+from odoo.tools import email_normalize
 
 from .customer_message import EMAIL_CHANNELS, PORTAL_CHANNELS
 
@@ -303,7 +303,6 @@ class CustomerMessageRecipient(models.Model):
             "body_html": body,
             "email_from": email_from,
             "reply_to": email_from,
-            "email_to": formataddr((self.partner_id.name or "", self.email)),
             "author_id": message.author_id.partner_id.id,
             "model": "res.partner",
             "res_id": self.partner_id.id,
@@ -313,6 +312,14 @@ class CustomerMessageRecipient(models.Model):
             "customer_message_recipient_id": self.id,
             "state": "outgoing",
         }
+        if message.test_email:
+            # the staff address typed for the test, checked when queued
+            values["email_to"] = email_normalize(message.test_email)
+        else:
+            # addressed to the customer as Odoo's partner emails are: one
+            # address built from the partner (see mail.mail), never a string
+            # that a name could add addresses to
+            values["recipient_ids"] = [fields.Command.link(self.partner_id.id)]
         attachments = message.attachment_ids | self.attachment_ids
         if attachments:
             values["attachment_ids"] = [fields.Command.set(attachments.ids)]

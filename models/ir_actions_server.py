@@ -51,6 +51,10 @@ class IrActionsServer(models.Model):
         "to the records of the model matching this filter.",
     )
 
+    @api.constrains("customer_message_template_id")
+    def _check_customer_message_template(self):
+        self.customer_message_template_id._check_customer_message_template()
+
     def _name_depends(self):
         return [*super()._name_depends(), "customer_message_template_id"]
 

@@ -7,7 +7,7 @@ import psycopg2.errors
 
 from odoo import api, fields, models
 from odoo.fields import Domain
-from odoo.tools import SQL, exception_to_unicode, split_every
+from odoo.tools import SQL, exception_to_unicode, formataddr, split_every
 
 _logger = logging.getLogger(__name__)
 
@@ -44,6 +44,24 @@ class MailMail(models.Model):
         return super(MailMail, self.with_context(filters=filters)).process_email_queue(
             email_ids=email_ids, batch_size=batch_size
         )
+
+    def _prepare_outgoing_list(self, mail_server=False, doc_to_followers=None):
+        # A customer types her own name (in the portal): the name of the
+        # address is folded to one line, so that a line break in it can
+        # neither start a header nor make the email fail.
+        emails = super()._prepare_outgoing_list(
+            mail_server=mail_server, doc_to_followers=doc_to_followers
+        )
+        if self.customer_message_recipient_id:
+            for email in emails:
+                partner = email["partner_id"]
+                if partner and email["email_to_normalized"]:
+                    name = " ".join((partner.name or "").split())
+                    email["email_to"] = [
+                        formataddr((name, address))
+                        for address in email["email_to_normalized"]
+                    ]
+        return emails
 
     def _postprocess_sent_message(
         self, success_pids, success_emails, failure_reason=False, failure_type=None

@@ -1,5 +1,5 @@
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, ValidationError
 from odoo.fields import Domain
 
 CUSTOMER_STATUSES = [
@@ -11,19 +11,13 @@ CUSTOMER_STATUSES = [
 BILLING_TYPES = [("recurring", "Recurring payments"), ("prepaid", "Prepaid")]
 
 
+# What the module's customer pickers also find customers by (with the context
+# key customer_messages_search), beside Odoo's name, email, reference...
+CUSTOMER_SEARCH_FIELDS = ("customer_login", "phone")
+
+
 class ResPartner(models.Model):
     _inherit = "res.partner"
-    # staff find customers by Customer ID (see _search_display_name), login,
-    # name, email or phone
-    _rec_names_search = [
-        "complete_name",
-        "email",
-        "ref",
-        "vat",
-        "company_registry",
-        "customer_login",
-        "phone",
-    ]
 
     customer_login = fields.Char(
         string="Customer login",
@@ -101,15 +95,24 @@ class ResPartner(models.Model):
 
     @api.model
     def _search_display_name(self, operator, value):
+        # The module's pickers (customer_messages_search in the context) find
+        # customers by Customer ID, login and phone too; other apps keep
+        # Odoo's search by name.
         domain = super()._search_display_name(operator, value)
         if (
-            operator in ("ilike", "=ilike", "=")
-            and isinstance(value, str)
-            and value.strip().isdigit()
+            not self.env.context.get("customer_messages_search")
+            or operator not in ("ilike", "=ilike", "=", "like")
+            or not isinstance(value, str)
+            or not value.strip()
         ):
-            domain = Domain.OR([domain, [("id", "=", int(value.strip()))]])
-        return domain
+            return domain
+        value = value.strip()
+        extra = [Domain(fname, operator, value) for fname in CUSTOMER_SEARCH_FIELDS]
+        if value.isdigit():
+            extra.append(Domain("id", "=", int(value)))
+        return Domain.OR([domain, *extra])
 
+    @api.model
     def mail_allowed_qweb_expressions(self):
         # Placeholders that staff who are not template editors may use in
         # customer messages: the customer's own identification.
@@ -134,6 +137,32 @@ class ResPartner(models.Model):
         )
         for partner in self:
             partner.customer_message_count = counts.get(partner, 0)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        if any(vals.get("is_reseller") for vals in vals_list):
+            self._check_reseller_rights()
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if "is_reseller" in vals or any(self.sudo().mapped("is_reseller")):
+            # sudo: whether a reseller is among them, whoever edits
+            self._check_reseller_rights()
+        return super().write(vals)
+
+    def _check_reseller_rights(self):
+        """Resellers are configured by Messages / Managers: a Messages / User
+        neither marks a contact as reseller nor edits a reseller. Users
+        outside the module's groups keep Odoo's rights on contacts."""
+        user = self.env.user
+        if (
+            not self.env.su
+            and user.has_group("customer_messages.customer_messages_group_user")
+            and not user.has_group("customer_messages.customer_messages_group_manager")
+        ):
+            raise AccessError(
+                self.env._("Only Messages / Managers may configure resellers.")
+            )
 
     @api.constrains("location_id", "company_id")
     def _check_location_company(self):

@@ -4,3 +4,4 @@ from . import test_sending
 from . import test_sms
 from . import test_automation
 from . import test_portal
+from . import test_security

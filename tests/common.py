@@ -2,12 +2,14 @@ import email
 import email.policy
 import io
 import socket
+from datetime import date
 from unittest.mock import patch
 
 from aiosmtpd.controller import Controller
 from PyPDF2 import PdfReader
 
-from odoo.tests import new_test_user
+from odoo import Command
+from odoo.tests import Form, new_test_user
 from odoo.tests.common import TransactionCase
 
 from odoo.addons.base.models.ir_mail_server import IrMail_Server
@@ -34,6 +36,15 @@ class CustomerMessagesCommon(TransactionCase):
             "account.group_account_invoice",
             name="Messages User",
             email="cm.user@example.com",
+        )
+        # a Messages / User with no other right: every sending path works for
+        # them (no Invoicing rights, no template editing)
+        cls.user_sender = new_test_user(
+            cls.env,
+            login="cm_sender",
+            groups="base.group_user,customer_messages.customer_messages_group_user",
+            name="Plain Sender",
+            email="cm.sender@example.com",
         )
         cls.user_manager = new_test_user(
             cls.env,
@@ -177,3 +188,74 @@ class SMTPServerCase(CustomerMessagesCommon):
                 assert len(PdfReader(io.BytesIO(content)).pages) >= 1
                 result[part.get_filename()] = content
         return result
+
+
+class SendingCase(SMTPServerCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.template = cls.env["mail.template"].create(
+            {
+                "name": "Service notice",
+                "model_id": cls.env["ir.model"]._get_id("res.partner"),
+                "subject": "Notice for {{ object.name }}",
+                "body_html": "<p>Dear <t t-out='object.name'/>, your login is "
+                "<t t-out='object.customer_login'/>.</p>",
+                "lang": "{{ object.lang }}",
+            }
+        )
+        cls.alice = cls._create_customer(
+            "Alice Person",
+            tariffs=cls.tariff_fiber,
+            customer_login="alice",
+            email="alice@example.com",
+            location_id=cls.location_north.id,
+        )
+        cls.bob = cls._create_customer(
+            "Bob Company",
+            tariffs=cls.tariff_dsl,
+            customer_login="bob",
+            email="bob@example.com",
+            is_company=True,
+            location_id=cls.location_south.id,
+        )
+
+    @classmethod
+    def _create_invoice(cls, partner, amount, post=True, invoice_date=None):
+        move = cls.env["account.move"].create(
+            {
+                "move_type": "out_invoice",
+                "partner_id": partner.id,
+                "invoice_date": invoice_date or date.today(),
+                "invoice_line_ids": [
+                    Command.create(
+                        {
+                            "name": "Internet subscription",
+                            "quantity": 1,
+                            "price_unit": amount,
+                        }
+                    )
+                ],
+            }
+        )
+        if post:
+            move.action_post()
+        return move
+
+    @classmethod
+    def _pay(cls, invoice):
+        wizard = (
+            cls.env["account.payment.register"]
+            .with_context(active_model="account.move", active_ids=invoice.ids)
+            .create({})
+        )
+        return wizard._create_payments()
+
+    def _compose(self, user=None, **values):
+        composer = self.env["customer.message.composer"]
+        if user:
+            composer = composer.with_user(user)
+        form = Form(composer)
+        for name, value in values.items():
+            setattr(form, name, value)
+        return form.save()

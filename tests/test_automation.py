@@ -7,7 +7,7 @@ from odoo.tests import HttpCase, tagged
 
 from odoo.addons.iap.tools import iap_tools
 
-from .test_sending import SendingCase
+from .common import SendingCase
 from .test_sms import FakeGateway
 
 
@@ -90,7 +90,8 @@ class TestAutomation(HttpCase, SendingCase):
             )
         )
 
-        self.alice.customer_status = "blocked"
+        # a plain Messages / User blocks her: the rule sends as them
+        self.alice.with_user(self.user_sender).customer_status = "blocked"
         self.env.flush_all()
 
         self.assertEqual(

@@ -161,7 +161,11 @@ class TestCustomerData(CustomerMessagesCommon):
         """The composer's customer field finds a customer by Customer ID,
         login, name, email or phone."""
         self.alice.write({"email": "alice@example.com", "phone": "+1 555 0142"})
-        Partner = self.env["res.partner"].with_user(self.user_messages)
+        Partner = (
+            self.env["res.partner"]
+            .with_user(self.user_messages)
+            .with_context(customer_messages_search=True)
+        )
         for search in (
             str(self.alice.id),
             "alice",

@@ -9,7 +9,7 @@ from odoo.tests import HttpCase, new_test_user, tagged
 
 from odoo.addons.base.models.ir_mail_server import IrMail_Server
 
-from .test_sending import SendingCase
+from .common import SendingCase
 
 
 @tagged("customer_messages", "post_install", "-at_install")

@@ -2,82 +2,11 @@ from datetime import date
 
 from odoo import Command
 from odoo.exceptions import AccessError, UserError
-from odoo.tests import Form, HttpCase, tagged
+from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
 
 from ..models.mail_mail import SEND_CHUNK_SIZE
-from .common import SMTPServerCase
-
-
-class SendingCase(SMTPServerCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.template = cls.env["mail.template"].create(
-            {
-                "name": "Service notice",
-                "model_id": cls.env["ir.model"]._get_id("res.partner"),
-                "subject": "Notice for {{ object.name }}",
-                "body_html": "<p>Dear <t t-out='object.name'/>, your login is "
-                "<t t-out='object.customer_login'/>.</p>",
-                "lang": "{{ object.lang }}",
-            }
-        )
-        cls.alice = cls._create_customer(
-            "Alice Person",
-            tariffs=cls.tariff_fiber,
-            customer_login="alice",
-            email="alice@example.com",
-            location_id=cls.location_north.id,
-        )
-        cls.bob = cls._create_customer(
-            "Bob Company",
-            tariffs=cls.tariff_dsl,
-            customer_login="bob",
-            email="bob@example.com",
-            is_company=True,
-            location_id=cls.location_south.id,
-        )
-
-    @classmethod
-    def _create_invoice(cls, partner, amount, post=True, invoice_date=None):
-        move = cls.env["account.move"].create(
-            {
-                "move_type": "out_invoice",
-                "partner_id": partner.id,
-                "invoice_date": invoice_date or date.today(),
-                "invoice_line_ids": [
-                    Command.create(
-                        {
-                            "name": "Internet subscription",
-                            "quantity": 1,
-                            "price_unit": amount,
-                        }
-                    )
-                ],
-            }
-        )
-        if post:
-            move.action_post()
-        return move
-
-    @classmethod
-    def _pay(cls, invoice):
-        wizard = (
-            cls.env["account.payment.register"]
-            .with_context(active_model="account.move", active_ids=invoice.ids)
-            .create({})
-        )
-        return wizard._create_payments()
-
-    def _compose(self, user=None, **values):
-        composer = self.env["customer.message.composer"]
-        if user:
-            composer = composer.with_user(user)
-        form = Form(composer)
-        for name, value in values.items():
-            setattr(form, name, value)
-        return form.save()
+from .common import SendingCase
 
 
 @tagged("customer_messages", "post_install", "-at_install")

@@ -85,8 +85,9 @@ class CustomerMessageComposer(models.TransientModel):
     advanced_domain = fields.Char(string="Advanced filter", default="[]")
     recipient_count = fields.Integer(compute="_compute_recipients")
     excluded_count = fields.Integer(compute="_compute_recipients")
-    exclusion_summary = fields.Html(compute="_compute_recipients", sanitize=False)
+    exclusion_summary = fields.Html(compute="_compute_recipients")
     first_recipient_id = fields.Many2one("res.partner", compute="_compute_recipients")
+    recipient_error = fields.Char(compute="_compute_recipients")
     # --- content
     channel = fields.Selection(
         selection=CHANNELS, string="Send to", default="email", required=True
@@ -100,7 +101,7 @@ class CustomerMessageComposer(models.TransientModel):
         compute="_compute_content",
         store=True,
         readonly=False,
-        sanitize=False,
+        sanitize="email_outgoing",
     )
     sms_body = fields.Text(string="SMS text")
     attachment_ids = fields.Many2many("ir.attachment", string="Attachments")
@@ -128,8 +129,9 @@ class CustomerMessageComposer(models.TransientModel):
         "res.partner", string="Preview for", compute="_compute_preview"
     )
     preview_subject = fields.Char(compute="_compute_preview")
-    preview_body = fields.Html(compute="_compute_preview", sanitize=False)
-    preview_documents = fields.Html(compute="_compute_preview", sanitize=False)
+    preview_body = fields.Html(compute="_compute_preview")
+    preview_sms_body = fields.Text(string="SMS preview", compute="_compute_preview")
+    preview_documents = fields.Html(compute="_compute_preview")
     test_partner_id = fields.Many2one("res.partner", string="Test with Customer ID")
     test_email = fields.Char(
         string="Test address", default=lambda self: self.env.user.email
@@ -170,6 +172,10 @@ class CustomerMessageComposer(models.TransientModel):
             else:
                 composer.subject = composer.subject or False
                 composer.body_html = composer.body_html or False
+
+    @api.constrains("template_id")
+    def _check_template_model(self):
+        self.template_id._check_customer_message_template()
 
     def _compute_can_edit_templates(self):
         can_edit = self.env.user.has_group(
@@ -216,15 +222,21 @@ class CustomerMessageComposer(models.TransientModel):
         if self.tariff_ids:
             domain &= Domain("service_ids.tariff_id", "in", self.tariff_ids.ids)
         if self.advanced_domain and self.advanced_domain != "[]":
-            try:
-                domain &= Domain(safe_eval(self.advanced_domain))
-            except (ValueError, SyntaxError, NameError) as error:
-                raise UserError(
-                    self.env._(
-                        "The advanced filter is not a valid domain: %(error)s",
-                        error=error,
-                    )
-                ) from error
+            domain &= self._get_advanced_domain()
+        return domain
+
+    def _get_advanced_domain(self):
+        """The advanced filter, checked against the customers' fields."""
+        try:
+            domain = Domain(safe_eval(self.advanced_domain))
+            domain.validate(self.env["res.partner"])
+        except (ValueError, TypeError, SyntaxError, NameError, KeyError) as error:
+            raise UserError(
+                self.env._(
+                    "The advanced filter is not a valid filter on customers: %(error)s",
+                    error=error,
+                )
+            ) from error
         return domain
 
     def _get_recipients(self):
@@ -314,10 +326,12 @@ class CustomerMessageComposer(models.TransientModel):
     def _compute_recipients(self):
         Message = self.env["customer.message"]
         for composer in self:
+            composer.recipient_error = False
             try:
                 partners = composer._get_recipients()
-            except UserError:
+            except UserError as error:
                 partners = self.env["res.partner"]
+                composer.recipient_error = str(error)
             reasons = Message._get_exclusion_reasons(partners, channel=composer.channel)
             composer.recipient_count = len(partners) - len(reasons)
             composer.excluded_count = len(reasons)
@@ -372,6 +386,7 @@ class CustomerMessageComposer(models.TransientModel):
                 composer.preview_partner_id = False
                 composer.preview_subject = False
                 composer.preview_body = False
+                composer.preview_sms_body = False
                 composer.preview_documents = False
                 continue
             # the first recipient is known already; others need the search again
@@ -379,8 +394,13 @@ class CustomerMessageComposer(models.TransientModel):
             if composer.preview_index:
                 partners = composer._get_sendable_recipients()
                 partner = partners[composer.preview_index % len(partners)]
-            message = self.env["customer.message"].new(
-                composer._prepare_message_values()
+            # sudo: holds the picked documents (none for users who may not
+            # pick them); the content is rendered as the user, and checked
+            message = (
+                self.env["customer.message"]
+                .sudo()
+                .new(composer._prepare_message_values())
+                .sudo(False)
             )
             rendered = message._render_for_partners(partner)[partner.id]
             posted, drafts, payments = message._get_documents(partner)[partner]
@@ -403,10 +423,10 @@ class CustomerMessageComposer(models.TransientModel):
             ]
             composer.preview_partner_id = partner
             composer.preview_subject = rendered["subject"]
-            composer.preview_body = (
-                rendered["sms_body"]
-                if composer.channel == "sms"
-                else rendered["body_html"]
+            is_sms = composer.channel == "sms"
+            composer.preview_body = False if is_sms else rendered["body_html"]
+            composer.preview_sms_body = (
+                rendered["sms_body"] or rendered["subject"] if is_sms else False
             )
             composer.preview_documents = (
                 Markup("<ul class='mb-0'>%s</ul>")
@@ -460,6 +480,7 @@ class CustomerMessageComposer(models.TransientModel):
 
     def _check_ready(self):
         self.ensure_one()
+        self._get_recipient_domain()  # a clear error for a wrong filter
         if self.mode == "single" and not self.partner_id:
             raise UserError(self.env._("Choose the customer to send the message to."))
         if not self.subject:
