@@ -3,6 +3,8 @@ from . import customer_tariff
 from . import customer_service
 from . import customer_message_document_mixin
 from . import customer_message
+from . import customer_message_sending
+from . import customer_message_documents
 from . import customer_message_recipient
 from . import account_move
 from . import ir_actions_server

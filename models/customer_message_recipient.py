@@ -6,7 +6,7 @@ from odoo import api, fields, models
 from odoo.fields import Domain
 from odoo.tools import email_normalize
 
-from .customer_message import EMAIL_CHANNELS, PORTAL_CHANNELS
+from .customer_message import PORTAL_CHANNELS
 
 _logger = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ class CustomerMessageRecipient(models.Model):
     partner_id = fields.Many2one(
         "res.partner", string="Customer", required=True, index=True, ondelete="cascade"
     )
-    customer_ref = fields.Integer(string="Customer ID", related="partner_id.id")
+    customer_number = fields.Integer(string="Customer ID", related="partner_id.id")
     company_id = fields.Many2one(
         related="message_id.company_id", store=True, index=True
     )
@@ -88,14 +88,14 @@ class CustomerMessageRecipient(models.Model):
     sms_id = fields.Many2one(
         "sms.sms", string="SMS", index="btree_not_null", ondelete="set null"
     )
-    mail_message_id = fields.Many2one(
+    portal_message_id = fields.Many2one(
         "mail.message",
         string="Portal message",
         index="btree_not_null",
         ondelete="set null",
+        help="The note of the publication in the customer's chatter.",
     )
-
-    email_message_id = fields.Char(
+    email_reference = fields.Char(
         string="Email Message-ID",
         index="btree_not_null",
         copy=False,
@@ -161,7 +161,7 @@ class CustomerMessageRecipient(models.Model):
         )
 
     # ------------------------------------------------------------------
-    # DELIVERY
+    # QUEUE RECORDS (made and sent by customer.message._queue_batch)
     # ------------------------------------------------------------------
 
     @api.model
@@ -184,73 +184,26 @@ class CustomerMessageRecipient(models.Model):
                 return locked
             after_id = lines[-1].id
 
-    def _deliver(self, hand_over=False):
-        """Deliver to these pending recipients (of one message or more).
+    def _set_content(self, rendered, documents):
+        """Keep what each line sends: its rendered content and its
+        documents, and mark it as being processed.
 
-        The content, documents and queue records are prepared in a savepoint:
-        when a batch fails (a template error for one customer...), each
-        recipient is prepared alone, and the ones that fail get the error as
-        their status. Sending happens after, outside any savepoint, since
-        it commits as it sends.
-
-        :param bool hand_over: the caller has more to prepare: leave the last
-            emails to the sending cron (see mail.mail._send_customer_messages)
+        :param dict rendered: {partner id: {"subject", "body_html", "sms_body"}}
+        :param dict documents: {partner: ir.attachment}
         """
-        try:
-            with self.env.cr.savepoint():
-                self._prepare_delivery()
-        except Exception:  # noqa: BLE001 - any error becomes the recipients' status
-            for recipient in self:
-                try:
-                    with self.env.cr.savepoint():
-                        recipient._prepare_delivery()
-                except Exception as error:  # noqa: BLE001
-                    _logger.warning(
-                        "Customer message %s to partner %s failed: %s",
-                        recipient.message_id.id,
-                        recipient.partner_id.id,
-                        error,
-                    )
-                    recipient._set_delivery_result(
-                        str(error) or error.__class__.__name__
-                    )
-        pending = self.filtered(lambda r: r.state == "processing")
-        pending._send_emails(hand_over=hand_over)
-        pending._send_sms()
-
-    def _prepare_delivery(self):
-        """Render, publish in the portal, create the queue records."""
-        for message, recipients in self.grouped("message_id").items():
-            new = recipients.filtered(lambda r: r.state == "new")
-            if new:
-                new._prepare_content(message)
-            if message.channel in PORTAL_CHANNELS:
-                recipients.filtered(
-                    lambda r: not r.mail_message_id
-                )._publish_in_portal()
-            if message.channel in EMAIL_CHANNELS:
-                recipients.filtered(lambda r: not r.mail_mail_id)._create_emails()
-            elif message.channel == "sms":
-                recipients.filtered(lambda r: not r.sms_id)._create_sms()
-
-    def _prepare_content(self, message):
-        """Render the content and the documents of each recipient, once."""
-        partners = self.partner_id
-        rendered = message._render_for_partners(partners)
-        documents = message._get_document_attachments(message._get_documents(partners))
-        for recipient in self:
-            content = rendered[recipient.partner_id.id]
+        for line in self:
+            content = rendered[line.partner_id.id]
             values = {
                 "state": "processing",
                 "subject": content["subject"],
                 "body_html": content["body_html"],
                 "sms_body": content["sms_body"],
             }
-            if documents[recipient.partner_id]:
+            if documents[line.partner_id]:
                 values["attachment_ids"] = [
-                    fields.Command.set(documents[recipient.partner_id].ids)
+                    fields.Command.set(documents[line.partner_id].ids)
                 ]
-            recipient.write(values)
+            line.write(values)
 
     def _publish_in_portal(self):
         """Make the message visible in the customer portal and log it in the
@@ -273,28 +226,27 @@ class CustomerMessageRecipient(models.Model):
         by_partner = {log.res_id: log for log in logged}
         now = fields.Datetime.now()
         for recipient in self:
-            values = {"mail_message_id": by_partner[recipient.partner_id.id].id}
+            values = {"portal_message_id": by_partner[recipient.partner_id.id].id}
             if message.channel == "portal":
                 values.update(state="sent", sent_date=now, done_date=now)
             recipient.write(values)
 
-    def _create_emails(self):
-        """One mail.mail per recipient (one status each), in one batch."""
+    def _create_emails(self, email_from):
+        """One mail.mail per line (one status each), in one batch."""
         if not self:
             return
-        message = self.message_id
-        email_from = message._get_email_from()
-        vals_list = []
-        for recipient in self:
-            vals_list.append(recipient._prepare_mail_values(message, email_from))
+        # sudo: queue records, read by administrators only
         mails = (
-            self.env["mail.mail"].sudo().create(vals_list)
-        )  # sudo: queue records, read by admins only
-        for recipient, mail in zip(self, mails, strict=True):
-            recipient.mail_mail_id = mail.id
+            self.env["mail.mail"]
+            .sudo()
+            .create([line._prepare_mail_values(email_from) for line in self])
+        )
+        for line, mail in zip(self, mails, strict=True):
+            line.mail_mail_id = mail.id
 
-    def _prepare_mail_values(self, message, email_from):
+    def _prepare_mail_values(self, email_from):
         self.ensure_one()
+        message = self.message_id
         body = self.body_html or ""
         if message.channel == "portal_email":
             body = self._hook_portal_email_body(body)
@@ -344,17 +296,6 @@ class CustomerMessageRecipient(models.Model):
         ) % (url, button_style, label)
         return Markup(body or "") + link
 
-    def _send_emails(self, hand_over=False):
-        """Send the queued emails of these recipients now, each at most once
-        (see mail.mail._send_customer_messages); their statuses come back
-        through mail.mail._postprocess_sent_message."""
-        mails = self.mail_mail_id.filtered(lambda mail: mail.state == "outgoing")
-        # sudo: queue records, readable by administrators only
-        mails.sudo()._send_customer_messages(
-            auto_commit=self.env["customer.message"]._auto_commit(),
-            hand_over=hand_over,
-        )
-
     def _create_sms(self):
         if not self:
             return
@@ -382,20 +323,54 @@ class CustomerMessageRecipient(models.Model):
         for recipient, sms in zip(self, sms_list, strict=True):
             recipient.sms_id = sms.id
 
-    def _send_sms(self):
-        sms = self.sms_id.filtered(lambda s: s.state == "outgoing")
+    def _deliver(self, hand_over=False):
+        """Send the queued emails and SMS of these lines now, each at most
+        once (see mail.mail._send_customer_messages); their statuses come
+        back through _set_delivery_result.
+
+        :param bool hand_over: more batches follow: leave the last emails to
+            the sending cron
+        """
+        # sudo: queue records, readable by administrators only
+        mails = self.mail_mail_id.filtered(lambda mail: mail.state == "outgoing")
+        mails.sudo()._send_customer_messages(
+            auto_commit=self.env["customer.message"]._auto_commit(),
+            hand_over=hand_over,
+        )
+        sms = self.sms_id.filtered(lambda sms: sms.state == "outgoing")
         if sms:
             sms.sudo().send(unlink_failed=False, unlink_sent=False)
 
+    # ------------------------------------------------------------------
+    # STATUS (written back by the queues)
+    # ------------------------------------------------------------------
+
     def _action_cancel(self, reason):
-        now = fields.Datetime.now()
+        """Cancel these lines and their queued emails and SMS."""
+        self.write(
+            {
+                "state": "cancelled",
+                "failure_reason": reason,
+                "done_date": fields.Datetime.now(),
+            }
+        )
+        # sudo: queue records, readable by administrators only
         queued_mails = self.mail_mail_id.filtered(
             lambda mail: mail.state in ("outgoing", "exception")
         )
         queued_mails.sudo().write({"state": "cancel"})
         queued_sms = self.sms_id.filtered(lambda sms: sms.state == "outgoing")
         queued_sms.sudo().action_set_canceled()
-        self.write({"state": "cancelled", "failure_reason": reason, "done_date": now})
+
+    def _cancel_from_queue(self):
+        """Their queued email or SMS was cancelled in Odoo's queue (by an
+        administrator, or by _action_cancel): the lines still pending are
+        cancelled, and their messages end when nothing is left to send."""
+        # sudo: whoever cancels the queue record, the line follows it
+        pending = self.sudo().filtered(lambda r: r.state in ("new", "processing"))
+        if pending:
+            pending.write({"state": "cancelled", "done_date": fields.Datetime.now()})
+            pending.message_id._update_state()
 
     def _set_delivery_result(self, failure_reason=None):
         """Write back what the queue did: sent, or failed with the reason

@@ -1,3 +1,5 @@
+from collections import defaultdict
+
 from odoo import api, fields, models
 from odoo.fields import Domain
 from odoo.tools.safe_eval import safe_eval
@@ -7,8 +9,9 @@ from .customer_message_document_mixin import INVOICE_POLICIES, PAYMENT_POLICIES
 
 
 class IrActionsServer(models.Model):
-    """Server actions (and so automation rules and scheduled actions) that
-    send a customer message, through the same path as the composer."""
+    """Server actions (and so automation rules and scheduled actions) of the
+    type "Send customer message": its settings, and its sending through the
+    same path as the composer (customer.message._send_to_customers)."""
 
     _inherit = "ir.actions.server"
 
@@ -95,9 +98,66 @@ class IrActionsServer(models.Model):
                 self.customer_message_domain or "[]", {"context": self.env.context}
             )
             records = model.search(Domain(domain))
-        if not records:
-            return False
-        self.env["customer.message"].with_context(
-            customer_messages_partner_field=self.customer_message_partner_field_id.name
-        )._send_automated(self, records)
+        if records:
+            self._send_customer_message(records)
         return False
+
+    def _send_customer_message(self, records):
+        """Send the action's message to the customers of the records, through
+        customer.message._send_to_customers: once per customer and trigger,
+        even if the rule fires again for the same records (or the same day,
+        for a scheduled action).
+
+        :return: the customer.message sent, if any
+        """
+        self.ensure_one()
+        Message = self.env["customer.message"].with_context(
+            customer_messages_partner_field=self.customer_message_partner_field_id.name
+        )
+        by_customer = defaultdict(list)
+        for record in records:
+            by_customer[Message._get_customers_of(record).id].append(record.id)
+        suffix = (
+            f":{fields.Date.context_today(self)}" if self.usage == "ir_cron" else ""
+        )
+        keys = {
+            partner_id: f"{self.id}:{records._name}:{','.join(map(str, sorted(ids)))}"
+            + suffix
+            for partner_id, ids in by_customer.items()
+        }
+        done = set(
+            self.env["customer.message.recipient"]
+            .sudo()  # sudo: the keys are unique across companies
+            .search([("trigger_key", "in", list(keys.values()))])
+            .mapped("trigger_key")
+        )
+        todo = records.browse(
+            [
+                record_id
+                for partner_id, ids in by_customer.items()
+                if keys[partner_id] not in done
+                for record_id in ids
+            ]
+        )
+        if not todo:
+            return Message
+        name = self.base_automation_id.name or self.name
+        values = {
+            "template_id": self.customer_message_template_id.id,
+            "channel": self.customer_message_channel or "email",
+            "invoice_policy": self.customer_message_invoice_policy or "none",
+            "proforma_policy": self.customer_message_proforma_policy or "none",
+            "payment_policy": self.customer_message_payment_policy or "none",
+            "origin": "automated",
+            "origin_ref": name,
+            "server_action_id": self.id,
+            "recipient_filter": self.env._(
+                "%(count)s %(model)s record(s) of %(action)s",
+                count=len(todo),
+                model=self.env["ir.model"]._get(records._name).name,
+                action=name,
+            ),
+        }
+        return Message.with_context(
+            customer_messages_trigger_keys=keys
+        )._send_to_customers(todo, values)

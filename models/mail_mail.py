@@ -8,6 +8,7 @@ import psycopg2.errors
 from odoo import api, fields, models
 from odoo.fields import Domain
 from odoo.tools import SQL, exception_to_unicode, formataddr, split_every
+from odoo.tools.mail import email_split_and_format_normalize
 
 _logger = logging.getLogger(__name__)
 
@@ -81,7 +82,7 @@ class MailMail(models.Model):
             else:
                 recipients._set_delivery_result()
                 for mail in self.filtered("customer_message_recipient_id"):
-                    mail.customer_message_recipient_id.sudo().email_message_id = (
+                    mail.customer_message_recipient_id.sudo().email_reference = (
                         mail.message_id
                     )
         return super()._postprocess_sent_message(
@@ -94,11 +95,8 @@ class MailMail(models.Model):
     def write(self, vals):
         result = super().write(vals)
         if vals.get("state") == "cancel":
-            recipients = self.customer_message_recipient_id.sudo().filtered(
-                lambda r: r.state in ("new", "processing")
-            )
-            # sudo: an email cancelled in Odoo's queue cancels its line
-            recipients.write({"state": "cancelled", "done_date": fields.Datetime.now()})
+            # an email cancelled in Odoo's queue cancels its line
+            self.customer_message_recipient_id._cancel_from_queue()
         return result
 
     # ------------------------------------------------------------------
@@ -141,7 +139,7 @@ class MailMail(models.Model):
             if auto_commit:
                 IrCron._commit_progress()  # commits (the progress is per line)
             if claimed:
-                claimed._send_claimed()
+                claimed._deliver_claimed()
                 if auto_commit:
                     IrCron._commit_progress()
 
@@ -153,13 +151,20 @@ class MailMail(models.Model):
 
         :return: the crons triggered
         """
+        # sudo: crons are triggered, whoever sends; copies of the shipped
+        # cron run the same code
+        shipped = self.env.ref(
+            "customer_messages.ir_cron_customer_message_send", raise_if_not_found=False
+        )
+        if not shipped:
+            return self.env["ir.cron"]
         crons = (
             self.env["ir.cron"]
-            .sudo()  # sudo: crons are triggered, whoever sends
+            .sudo()
             .search(
                 [
-                    ("model_id.model", "=", "customer.message"),
-                    ("code", "=", "model._cron_send_emails()"),
+                    ("model_id", "=", shipped.sudo().model_id.id),
+                    ("code", "=", shipped.sudo().code),
                     ("id", "!=", self.env.context.get("cron_id", False)),
                 ]
             )
@@ -202,8 +207,10 @@ class MailMail(models.Model):
         )
         return claimed
 
-    def _send_claimed(self):
-        """Send claimed emails, grouped by mail server and sender."""
+    def _deliver_claimed(self):
+        """Send claimed emails over one SMTP session per mail server and
+        sender, grouped as Odoo's ``mail.mail.send`` groups them
+        (``_split_by_mail_configuration``, then ``ir.mail_server._connect__``)."""
         IrMailServer = self.env["ir.mail_server"]
         for (
             server_id,
@@ -230,7 +237,9 @@ class MailMail(models.Model):
                 )
                 continue
             try:
-                outcome = mails._send_over(smtp_session, mail_server, alias_domain_id)
+                outcome = mails._deliver_over(
+                    smtp_session, mail_server, alias_domain_id
+                )
             finally:
                 try:
                     smtp_session.quit()
@@ -238,19 +247,23 @@ class MailMail(models.Model):
                     _logger.info("Customer messages: SMTP session already closed")
             mails._set_send_results(outcome)
 
-    def _send_over(self, smtp_session, mail_server, alias_domain_id):
+    def _deliver_over(self, smtp_session, mail_server, alias_domain_id):
         """Build and send each email over the session.
+
+        Mirrors the inner loop of Odoo's ``mail.mail._send`` (mail/models/
+        mail_mail.py, Odoo 19.0): the sender normalised, each email of
+        ``_prepare_outgoing_list`` built by ``ir.mail_server._build_email__``
+        and sent by ``send_email`` in the alias domain's context, its bounce
+        address from the email's Return-Path. It differs in what comes
+        around it: no per-email state write or commit (the chunk was
+        claimed), the outcome returned for ``_set_send_results``. Check it
+        against that method when upgrading Odoo.
 
         :return: {mail id: None when sent, else (failure type, reason)};
             emails not tried because the session broke are left out
         """
         IrMailServer = self.env["ir.mail_server"]
-        if alias_domain_id:
-            alias_domain = self.env["mail.alias.domain"].sudo().browse(alias_domain_id)
-            IrMailServer = IrMailServer.with_context(
-                domain_notifications_email=alias_domain.default_from_email,
-                domain_bounce_address=alias_domain.bounce_email,
-            )
+        alias_domain = self.env["mail.alias.domain"].sudo().browse(alias_domain_id)
         outcome = {}
         for mail in self:
             if getattr(smtp_session, "sock", True) is None:
@@ -258,12 +271,22 @@ class MailMail(models.Model):
                 # were not tried and stay queued
                 break
             try:
+                # as Odoo: an address formatted twice is taken apart again
+                emails_from = email_split_and_format_normalize(mail.email_from)
+                email_from = emails_from[0] if emails_from else mail.email_from
                 for email in mail._prepare_outgoing_list(mail_server=mail_server):
-                    sender = IrMailServer.with_context(
-                        send_validated_to=email.pop("email_to_normalized", [])
-                    )
+                    context = {
+                        "send_validated_to": email.pop("email_to_normalized", [])
+                    }
+                    if alias_domain:
+                        context.update(
+                            domain_notifications_email=alias_domain.default_from_email,
+                            domain_bounce_address=email["headers"].get("Return-Path")
+                            or alias_domain.bounce_email,
+                        )
+                    sender = IrMailServer.with_context(**context)
                     message = sender._build_email__(
-                        email_from=mail.email_from,
+                        email_from=email_from,
                         email_to=email["email_to"],
                         email_cc=email["email_cc"],
                         reply_to=email["reply_to"],

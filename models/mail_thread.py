@@ -16,7 +16,7 @@ class MailThread(models.AbstractModel):
             recipients = (
                 self.env["customer.message.recipient"]
                 .sudo()
-                .search([("email_message_id", "in", references)])
+                .search([("email_reference", "in", references)])
             )
             if recipients:
                 details = html2plaintext(message_dict.get("body") or "").strip()

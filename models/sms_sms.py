@@ -19,6 +19,14 @@ class SmsSms(models.Model):
         )._create_customer_message_trackers()
         return sms_list
 
+    def write(self, vals):
+        result = super().write(vals)
+        if vals.get("state") == "canceled":
+            # an SMS cancelled in Odoo's queue cancels its line, as an email
+            # cancelled does (see mail.mail.write)
+            self.customer_message_recipient_id._cancel_from_queue()
+        return result
+
     def _create_customer_message_trackers(self):
         """One sms.tracker per SMS, keyed by its uuid as Odoo's notifications
         do: the answer when sending and the later delivery reports reach the

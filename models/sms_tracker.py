@@ -40,7 +40,8 @@ class SmsTracker(models.Model):
             )
         elif sms_state in ("pending", "sent"):
             self._set_customer_message_result(delivered=sms_state == "sent")
-        # outgoing, process: still on their way; canceled: the line cancels itself
+        # outgoing, process: still on their way; canceled: the line follows
+        # through sms.sms.write
         return result
 
     def _get_customer_message_failure_reason(self, failure_type, failure_reason=False):

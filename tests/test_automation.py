@@ -57,7 +57,7 @@ class TestAutomation(HttpCase, SendingCase):
         self.assertEqual(message.state, "sent")
         self.assertEqual(invoice.customer_message_count, 1)
         line = message.recipient_ids
-        self.assertTrue(line.mail_message_id, "published in the portal")
+        self.assertTrue(line.portal_message_id, "published in the portal")
         self.assertEqual(line.attachment_ids, pdf)
 
         # posted again (reset to draft, posted): the rule fires, nobody is

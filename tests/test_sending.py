@@ -183,8 +183,8 @@ class TestSingleSend(SendingCase):
         )
         line = message.recipient_ids.filtered(lambda r: r.partner_id == self.alice)
         self.assertEqual(line.state, "sent")
-        self.assertIn("Maintenance tonight", line.mail_message_id.body)
-        self.assertEqual(line.mail_message_id.res_id, self.alice.id)
+        self.assertIn("Maintenance tonight", line.portal_message_id.body)
+        self.assertEqual(line.portal_message_id.res_id, self.alice.id)
         self.assertEqual(portal_user.partner_id, self.alice)
 
     def test_template_editing_refused(self):
@@ -447,8 +447,7 @@ class TestMassSend(SendingCase):
         message = self._mass_compose()
         batch = message.recipient_ids.sorted("id")[:40]
         message.state = "processing"
-        batch._prepare_content(message)
-        batch._create_emails()  # ... and the worker died here
+        message._queue_batch(batch)  # ... and the worker died here
         queued = batch.mail_mail_id
         self.assertEqual(len(queued), 40)
         self.env["customer.message"]._cron_process()
@@ -462,7 +461,7 @@ class TestMassSend(SendingCase):
     def _queue_all(self, message):
         """Render every line and queue its email, without sending."""
         message.state = "processing"
-        message.recipient_ids._prepare_delivery()
+        message._queue_batch(message.recipient_ids)
         return message.recipient_ids.sorted(lambda line: line.mail_mail_id.id)
 
     def _delivered(self):
@@ -487,7 +486,7 @@ class TestMassSend(SendingCase):
         message = self._mass_compose()
         message.state = "processing"
         lines = message.recipient_ids.sorted("id")
-        lines[5:]._prepare_delivery()  # the first 5 are not rendered yet
+        message._queue_batch(lines[5:])  # the first 5 are not rendered yet
         self.env["customer.message"]._cron_send_emails()
         self.assertEqual(len(self._delivered()), 196)
         self.assertEqual(set(lines[:5].mapped("state")), {"new"})
@@ -562,7 +561,7 @@ class TestMassSend(SendingCase):
         closing = lines[10]
         self.smtp_handler.closing.add(closing.email.lower())
         with mute_logger("odoo.addons.base.models.ir_mail_server"):
-            lines._send_emails()
+            lines._deliver()
         # 10 sent before it in its chunk, then the other chunks, each over a
         # session of its own
         self.assertEqual(len(self.smtp_handler.messages), 10 + 201 - SEND_CHUNK_SIZE)

@@ -1,5 +1,3 @@
-from markupsafe import Markup, escape
-
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.fields import Domain
@@ -8,19 +6,43 @@ from odoo.tools.safe_eval import safe_eval
 
 from ..models.customer_message import CHANNELS
 
-# wizard boolean -> (customer field, value)
-STATUS_FILTERS = {
-    "status_new": "new",
-    "status_active": "active",
-    "status_inactive": "inactive",
-    "status_blocked": "blocked",
+# The filters of the mass mode. A new filter is a composer field and a row
+# here: the recipients' domain, the description kept in the history and the
+# recount all follow these tables.
+# Ticked choices: {customer field: {composer boolean: value}}
+CHOICE_FILTERS = {
+    "customer_status": {
+        "status_new": "new",
+        "status_active": "active",
+        "status_inactive": "inactive",
+        "status_blocked": "blocked",
+    },
+    "billing_type": {"billing_recurring": "recurring", "billing_prepaid": "prepaid"},
+    "service_ids.service_type": {
+        "service_internet": "internet",
+        "service_voice": "voice",
+        "service_custom": "custom",
+    },
 }
-BILLING_FILTERS = {"billing_recurring": "recurring", "billing_prepaid": "prepaid"}
-SERVICE_FILTERS = {
-    "service_internet": "internet",
-    "service_voice": "voice",
-    "service_custom": "custom",
-}
+# Typed or picked values: (composer field, customer field, operator)
+VALUE_FILTERS = [
+    ("partner_ids", "id", "in"),
+    ("filter_login", "customer_login", "ilike"),
+    ("filter_name", "name", "ilike"),
+    ("filter_email", "email", "ilike"),
+    ("filter_phone", "phone", "ilike"),
+    ("date_added_from", "customer_since", ">="),
+    ("date_added_to", "customer_since", "<="),
+    ("reseller_ids", "reseller_id", "in"),
+    ("location_ids", "location_id", "in"),
+    ("tariff_ids", "service_ids.tariff_id", "in"),
+]
+FILTER_FIELDS = (
+    *(choice for choices in CHOICE_FILTERS.values() for choice in choices),
+    *(fname for fname, _field, _operator in VALUE_FILTERS),
+    "category",
+    "advanced_domain",
+)
 EXCLUSIONS_SHOWN = 20
 
 
@@ -190,37 +212,18 @@ class CustomerMessageComposer(models.TransientModel):
         if self.mode == "single":
             return Domain("id", "=", self.partner_id.id)
         domain = Domain("customer_status", "!=", False)
-        if self.partner_ids:
-            domain &= Domain("id", "in", self.partner_ids.ids)
-        if self.filter_login:
-            domain &= Domain("customer_login", "ilike", self.filter_login)
-        for fname, choices in (
-            ("customer_status", STATUS_FILTERS),
-            ("billing_type", BILLING_FILTERS),
-            ("service_ids.service_type", SERVICE_FILTERS),
-        ):
+        for customer_field, choices in CHOICE_FILTERS.items():
             values = [value for choice, value in choices.items() if self[choice]]
             if values:
-                domain &= Domain(fname, "in", values)
-        for fname, value in (
-            ("name", self.filter_name),
-            ("email", self.filter_email),
-            ("phone", self.filter_phone),
-        ):
+                domain &= Domain(customer_field, "in", values)
+        for fname, customer_field, operator in VALUE_FILTERS:
+            value = self[fname]
             if value:
-                domain &= Domain(fname, "ilike", value)
-        if self.date_added_from:
-            domain &= Domain("customer_since", ">=", self.date_added_from)
-        if self.date_added_to:
-            domain &= Domain("customer_since", "<=", self.date_added_to)
+                if isinstance(value, models.BaseModel):
+                    value = value.ids
+                domain &= Domain(customer_field, operator, value)
         if self.category != "all":
             domain &= Domain("is_company", "=", self.category == "company")
-        if self.reseller_ids:
-            domain &= Domain("reseller_id", "in", self.reseller_ids.ids)
-        if self.location_ids:
-            domain &= Domain("location_id", "in", self.location_ids.ids)
-        if self.tariff_ids:
-            domain &= Domain("service_ids.tariff_id", "in", self.tariff_ids.ids)
         if self.advanced_domain and self.advanced_domain != "[]":
             domain &= self._get_advanced_domain()
         return domain
@@ -254,75 +257,36 @@ class CustomerMessageComposer(models.TransientModel):
                 id=self.partner_id.id,
                 name=self.partner_id.display_name,
             )
+
+        def label(fname):
+            return self._fields[fname].get_description(self.env)["string"]
+
         parts = []
-        if self.partner_ids:
-            parts.append(
-                self.env._(
-                    "Customer IDs: %s", ", ".join(str(i) for i in self.partner_ids.ids)
-                )
-            )
-        labels = {
-            fname: self._fields[fname].get_description(self.env)["string"]
-            for fname in (*STATUS_FILTERS, *BILLING_FILTERS, *SERVICE_FILTERS)
-        }
-        for title, group in (
-            (self.env._("Status"), STATUS_FILTERS),
-            (self.env._("Billing"), BILLING_FILTERS),
-            (self.env._("Services"), SERVICE_FILTERS),
-        ):
-            chosen = [labels[fname] for fname in group if self[fname]]
+        for customer_field, choices in CHOICE_FILTERS.items():
+            chosen = [label(choice) for choice in choices if self[choice]]
             if chosen:
+                title = (
+                    self.env["res.partner"]
+                    ._fields[customer_field.split(".")[0]]
+                    .get_description(self.env)["string"]
+                )
                 parts.append(f"{title}: {', '.join(chosen)}")
-        for fname in (
-            "filter_login",
-            "filter_name",
-            "filter_email",
-            "filter_phone",
-            "date_added_from",
-            "date_added_to",
-        ):
-            if self[fname]:
-                parts.append(
-                    f"{labels.get(fname) or self._fields[fname].string}: {self[fname]}"
-                )
+        for fname, _customer_field, _operator in VALUE_FILTERS:
+            value = self[fname]
+            if value:
+                if fname == "partner_ids":
+                    value = ", ".join(str(partner_id) for partner_id in value.ids)
+                elif isinstance(value, models.BaseModel):
+                    value = ", ".join(value.mapped("display_name"))
+                parts.append(f"{label(fname)}: {value}")
         if self.category != "all":
-            parts.append(
-                f"{self._fields['category'].string}: "
-                f"{dict(self._fields['category'].selection)[self.category]}"
-            )
-        for fname in ("reseller_ids", "location_ids", "tariff_ids"):
-            if self[fname]:
-                parts.append(
-                    f"{self._fields[fname].string}: "
-                    f"{', '.join(self[fname].mapped('display_name'))}"
-                )
+            category = dict(self._fields["category"]._description_selection(self.env))
+            parts.append(f"{label('category')}: {category[self.category]}")
         if self.advanced_domain and self.advanced_domain != "[]":
-            parts.append(
-                f"{self._fields['advanced_domain'].string}: {self.advanced_domain}"
-            )
+            parts.append(f"{label('advanced_domain')}: {self.advanced_domain}")
         return "; ".join(parts) or self.env._("All customers")
 
-    @api.depends(
-        "mode",
-        "partner_id",
-        "partner_ids",
-        "filter_login",
-        *STATUS_FILTERS,
-        *BILLING_FILTERS,
-        *SERVICE_FILTERS,
-        "filter_name",
-        "filter_email",
-        "filter_phone",
-        "date_added_from",
-        "date_added_to",
-        "category",
-        "reseller_ids",
-        "location_ids",
-        "tariff_ids",
-        "advanced_domain",
-        "channel",
-        "test_email",
-    )
+    @api.depends("mode", "partner_id", *FILTER_FIELDS, "channel", "test_email")
     def _compute_recipients(self):
         Message = self.env["customer.message"]
         for composer in self:
@@ -338,31 +302,28 @@ class CustomerMessageComposer(models.TransientModel):
             composer.first_recipient_id = partners.filtered(
                 lambda p, r=reasons: p.id not in r
             )[:1]
-            if reasons:
-                excluded = partners.filtered(lambda p, r=reasons: p.id in r)[
-                    :EXCLUSIONS_SHOWN
-                ]
-                items = Markup("").join(
-                    Markup("<li>%s (%s %s): %s</li>")
-                    % (
-                        partner.display_name,
-                        self.env._("ID"),
-                        partner.id,
-                        reasons[partner.id],
+            excluded = partners.filtered(lambda p, r=reasons: p.id in r)
+            composer.exclusion_summary = composer._render_list(
+                [
+                    self.env._(
+                        "%(name)s (ID %(id)s): %(reason)s",
+                        name=partner.display_name,
+                        id=partner.id,
+                        reason=reasons[partner.id],
                     )
-                    for partner in excluded
-                )
-                more = ""
-                if len(reasons) > EXCLUSIONS_SHOWN:
-                    more = self.env._(
-                        "and %(count)s more", count=len(reasons) - EXCLUSIONS_SHOWN
-                    )
-                composer.exclusion_summary = Markup("<ul class='mb-0'>%s</ul>%s") % (
-                    items,
-                    more,
-                )
-            else:
-                composer.exclusion_summary = False
+                    for partner in excluded[:EXCLUSIONS_SHOWN]
+                ],
+                more=len(excluded) - EXCLUSIONS_SHOWN,
+            )
+
+    def _render_list(self, items, more=0):
+        """Items as an HTML list (see the template), or False for none."""
+        if not items:
+            return False
+        return self.env["ir.qweb"]._render(
+            "customer_messages.customer_message_composer_list",
+            {"items": items, "more": more > 0 and more},
+        )
 
     @api.depends(
         "preview_index",
@@ -428,12 +389,7 @@ class CustomerMessageComposer(models.TransientModel):
             composer.preview_sms_body = (
                 rendered["sms_body"] or rendered["subject"] if is_sms else False
             )
-            composer.preview_documents = (
-                Markup("<ul class='mb-0'>%s</ul>")
-                % Markup("").join(Markup("<li>%s</li>") % escape(n) for n in names)
-                if names
-                else False
-            )
+            composer.preview_documents = composer._render_list(names)
 
     def _get_sendable_recipients(self):
         self.ensure_one()

@@ -1,0 +1,483 @@
+import logging
+import threading
+
+from odoo import api, fields, models, modules
+from odoo.exceptions import UserError
+from odoo.fields import Domain
+from odoo.tools import email_normalize
+
+from .customer_message import EMAIL_CHANNELS, PORTAL_CHANNELS, RENDERED_FIELDS
+
+_logger = logging.getLogger(__name__)
+
+# Messages with at most this many recipients are processed at once, in the
+# request that confirms them; larger ones are processed by the cron in batches.
+IMMEDIATE_LIMIT = 50
+
+
+class CustomerMessage(models.Model):
+    """The send path, in the order a message goes through it:
+
+    1. entry: ``_send_to_customers`` records the message (the composer,
+       server actions and integrators' code all call it);
+    2. recipients: one line per customer, the excluded ones with the reason;
+    3. queue: small messages are processed at once, others by the cron;
+    4. batches: ``_process`` locks the new lines batch by batch; each batch is
+       rendered, gets its documents, is published in the portal and gets its
+       queue records (mail.mail, sms.sms), then is sent;
+    5. crons: ``_cron_process`` and ``_cron_send_emails``.
+
+    Data goes down (message, batch, lines, queue records); outcomes come up
+    from the queues to the lines (customer.message.recipient
+    ``_set_delivery_result``) and from the lines to the message
+    (``_update_state``).
+    """
+
+    _inherit = "customer.message"
+
+    # ------------------------------------------------------------------
+    # 1. ENTRY
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _send_to_customers(self, records, values, immediate=False):
+        """Create a message for the customers of ``records`` and queue it.
+
+        :param records: res.partner records, or any records that lead to a
+            customer (see ``_get_customers_of``; invoices and payments: those
+            very documents are attached as PDFs);
+        :param dict values: values of the customer.message (subject, body_html
+            or template_id, channel, attachment_ids, policies, origin...);
+        :param bool immediate: process it in this transaction whatever its
+            size (a test send); otherwise messages of up to IMMEDIATE_LIMIT
+            recipients are, and larger ones are left to the cron
+        :return: the created customer.message
+        """
+        values = dict(values)
+        partners = self._get_customers_of(records)
+        if records._name == "account.move":
+            values.setdefault("invoice_ids", [fields.Command.set(records.ids)])
+        elif records._name == "account.payment":
+            values.setdefault("payment_ids", [fields.Command.set(records.ids)])
+        template = self.env["mail.template"].browse(values.get("template_id"))
+        if template and not values.get("subject"):
+            values["subject"] = template.subject
+            values.setdefault("body_html", template.body_html)
+            values.setdefault("lang", template.lang)
+        if not values.get("subject"):
+            raise UserError(self.env._("A message needs a subject."))
+        if not partners:
+            raise UserError(self.env._("There is no customer to send this message to."))
+        documents = {
+            fname: values.pop(fname)
+            for fname in ("invoice_ids", "payment_ids")
+            if values.get(fname)
+        }
+        self._check_picked_documents(documents)
+        message = self.create(values)
+        # sudo: the documents were checked above; the history (lines, state)
+        # is the system's, see customer_message.py
+        message_sudo = message.sudo()
+        if documents:
+            message_sudo.write(documents)
+        message_sudo._create_recipients(partners)
+        message_sudo._action_queue(immediate=immediate)
+        return message
+
+    @api.model
+    def _get_customers_of(self, records):
+        """The customers of the records: the partners themselves, the
+        customer of invoices and payments, or the partner field named by
+        the context key customer_messages_partner_field (partner_id)."""
+        if records._name == "res.partner":
+            return records
+        if records._name in ("account.move", "account.payment"):
+            return records.partner_id
+        field = self.env.context.get("customer_messages_partner_field") or "partner_id"
+        if (
+            field not in records._fields
+            or records._fields[field].comodel_name != "res.partner"
+        ):
+            raise UserError(
+                self.env._(
+                    "%(model)s records have no customer field %(field)s "
+                    "to send messages to.",
+                    model=records._description,
+                    field=field,
+                )
+            )
+        return records[field]
+
+    @api.model
+    def _check_picked_documents(self, documents):
+        """Users send the documents they may read, and no others (the
+        documents picked by a rule are each customer's own, see
+        _get_documents).
+
+        :param dict documents: {"invoice_ids" | "payment_ids": commands}
+        """
+        # sudo: reads the records the commands name, then checked as the user
+        picked = self.sudo().new(documents)
+        for fname in documents:
+            records = picked[fname].with_env(self.env)
+            if records and not records.has_access("read"):
+                raise UserError(
+                    self.env._(
+                        "You may not send %(documents)s: only users who may read "
+                        "them can attach them. Attach each customer's documents "
+                        "by a rule instead (Invoices, Payment receipts...).",
+                        documents=self._fields[fname].get_description(self.env)[
+                            "string"
+                        ],
+                    )
+                )
+
+    # ------------------------------------------------------------------
+    # 2. RECIPIENTS
+    # ------------------------------------------------------------------
+
+    def _create_recipients(self, partners):
+        """One line per customer; the excluded ones are recorded as cancelled
+        with the reason, never dropped silently."""
+        self.ensure_one()
+        reasons = self._get_exclusion_reasons(partners)
+        trigger_keys = self.env.context.get("customer_messages_trigger_keys") or {}
+        now = fields.Datetime.now()
+        vals_list = []
+        for partner in partners:
+            reason = reasons.get(partner.id)
+            vals_list.append(
+                {
+                    "message_id": self.id,
+                    "partner_id": partner.id,
+                    "email": self.test_email or partner.email,
+                    "phone": partner.phone,
+                    "state": "cancelled" if reason else "new",
+                    "failure_reason": reason
+                    and self.env._("Excluded: %(reason)s", reason=reason),
+                    "done_date": reason and now,
+                    "trigger_key": trigger_keys.get(partner.id),
+                }
+            )
+        return self.env["customer.message.recipient"].create(vals_list)
+
+    @api.model
+    def _get_exclusion_reasons(self, partners, channel=None):
+        """{partner id: why it cannot receive on the channel} for the partners
+        that cannot, in a few queries for all of them (extension point)."""
+        channel = channel or self.channel
+        reasons = {}
+        if self and self.test_email:
+            if not email_normalize(self.test_email):
+                raise UserError(
+                    self.env._(
+                        "The test address %(email)s is not valid.",
+                        email=self.test_email,
+                    )
+                )
+            return reasons
+        if channel in EMAIL_CHANNELS:
+            normalized = {
+                partner.id: email_normalize(partner.email or "") for partner in partners
+            }
+            blacklisted = set(
+                self.env["mail.blacklist"]
+                .sudo()  # sudo: only the addresses are compared, to exclude them
+                .search(
+                    [("email", "in", [email for email in normalized.values() if email])]
+                )
+                .mapped("email")
+            )
+            for partner in partners:
+                if not partner.email:
+                    reasons[partner.id] = self.env._("no email address")
+                elif not normalized[partner.id]:
+                    reasons[partner.id] = self.env._(
+                        "invalid email address %(email)s", email=partner.email
+                    )
+                elif normalized[partner.id] in blacklisted:
+                    reasons[partner.id] = self.env._("email address blacklisted")
+        elif channel == "sms":
+            for partner in partners:
+                if not partner.phone:
+                    reasons[partner.id] = self.env._("no phone number")
+                elif not partner._phone_format(
+                    number=partner.phone,
+                    country=partner.country_id,
+                    force_format="E164",
+                ):
+                    reasons[partner.id] = self.env._(
+                        "phone number %(phone)s not usable for SMS", phone=partner.phone
+                    )
+        elif channel == "portal":
+            with_access = self._get_partners_with_portal_access(partners)
+            for partner in partners - with_access:
+                reasons[partner.id] = self.env._("no customer portal access")
+        return reasons
+
+    @api.model
+    def _get_partners_with_portal_access(self, partners):
+        """The partners whose company (commercial partner) has a portal user."""
+        users = (
+            self.env["res.users"]
+            .sudo()  # sudo: portal users are only counted, per customer
+            .search(
+                [
+                    ("share", "=", True),
+                    (
+                        "partner_id.commercial_partner_id",
+                        "in",
+                        partners.commercial_partner_id.ids,
+                    ),
+                ]
+            )
+        )
+        commercial = users.partner_id.commercial_partner_id
+        return partners.filtered(
+            lambda partner: partner.commercial_partner_id in commercial
+        )
+
+    # ------------------------------------------------------------------
+    # 3. QUEUE
+    # ------------------------------------------------------------------
+
+    def _action_queue(self, immediate=False):
+        """Process the due messages now when small (or when told to), and
+        hand the others to the cron (at their scheduled time)."""
+        to_cron = self.browse()
+        now = fields.Datetime.now()
+        for message in self:
+            due = not message.scheduled_date or message.scheduled_date <= now
+            if due and (immediate or message.pending_count <= IMMEDIATE_LIMIT):
+                message._process()
+            else:
+                to_cron |= message
+        if to_cron:
+            cron = self.env.ref("customer_messages.ir_cron_customer_message_process")
+            for scheduled in set(to_cron.mapped("scheduled_date")):
+                cron._trigger(at=scheduled or None)
+        return True
+
+    @api.model
+    def _get_batch_size(self):
+        return int(
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param("customer_messages.batch_size", 500)
+        )
+
+    @api.model
+    def _auto_commit(self):
+        """Commit per batch, except in tests, which roll back."""
+        return not modules.module.current_test and not getattr(
+            threading.current_thread(), "testing", False
+        )
+
+    # ------------------------------------------------------------------
+    # 4. BATCHES
+    # ------------------------------------------------------------------
+
+    def _process(self, limit=None):
+        """Deliver to the new recipients of the messages, batch by batch.
+
+        Each batch is locked (another worker skips it), rendered and queued
+        (``_queue_batch``), then its queue records are sent; emails left
+        queued are sent by ``_deliver_queued_emails``, which other workers
+        run as well.
+
+        :param limit: stop after about this many recipients (cron time box)
+        :return: the number of recipients processed
+        """
+        done = 0
+        batch_size = self._get_batch_size()
+        auto_commit = self._auto_commit()
+        Recipient = self.env["customer.message.recipient"]
+        for message in self:
+            if message.state in ("cancelled", "removed", "sent", "error"):
+                continue
+            if message.state == "new":
+                message.state = "processing"
+            last_id = 0
+            while limit is None or done < limit:
+                batch = Recipient._lock_new(message, last_id, batch_size)
+                if not batch:
+                    break
+                last_id = batch[-1].id
+                message._process_batch(batch, hand_over=len(batch) == batch_size)
+                done += len(batch)
+                if auto_commit:
+                    remaining = Recipient.search_count(
+                        [
+                            ("message_id", "in", self.ids),
+                            ("state", "in", ("new", "processing")),
+                        ]
+                    )
+                    self.env["ir.cron"]._commit_progress(
+                        len(batch), remaining=remaining
+                    )
+            message._update_state()
+        return done
+
+    def _process_batch(self, lines, hand_over=False):
+        """Queue a batch of lines of this message, then send it.
+
+        The batch is prepared in a savepoint: when it fails (a template error
+        for one customer...), each line is prepared alone, and the ones that
+        fail get the error as their status. Sending happens after, outside
+        any savepoint, since it commits as it sends.
+
+        :param bool hand_over: more batches follow: leave the last emails to
+            the sending cron (see mail.mail._send_customer_messages)
+        """
+        self.ensure_one()
+        try:
+            with self.env.cr.savepoint():
+                self._queue_batch(lines)
+        except Exception:  # noqa: BLE001 - any error becomes the lines' status
+            for line in lines:
+                try:
+                    with self.env.cr.savepoint():
+                        self._queue_batch(line)
+                except Exception as error:  # noqa: BLE001
+                    _logger.warning(
+                        "Customer message %s to partner %s failed: %s",
+                        self.id,
+                        line.partner_id.id,
+                        error,
+                    )
+                    line._set_delivery_result(str(error) or error.__class__.__name__)
+        lines.filtered(lambda line: line.state == "processing")._deliver(
+            hand_over=hand_over
+        )
+
+    def _queue_batch(self, lines):
+        """Render the lines' content and documents, publish them in the
+        portal and create their queue records, per channel. Lines that got
+        part of it in an earlier try (a crash) get only the rest."""
+        self.ensure_one()
+        new = lines.filtered(lambda line: line.state == "new")
+        if new:
+            partners = new.partner_id
+            new._set_content(
+                self._render_for_partners(partners),
+                self._get_document_attachments(self._get_documents(partners)),
+            )
+        if self.channel in PORTAL_CHANNELS:
+            lines.filtered(lambda line: not line.portal_message_id)._publish_in_portal()
+        if self.channel in EMAIL_CHANNELS:
+            lines.filtered(lambda line: not line.mail_mail_id)._create_emails(
+                self._get_email_from()
+            )
+        elif self.channel == "sms":
+            lines.filtered(lambda line: not line.sms_id)._create_sms()
+
+    def _render_for_partners(self, partners):
+        """{partner id: {"subject", "body_html", "sms_body"}} rendered per
+        customer in the customer's language with Odoo's template engine.
+
+        A field holding its template's own value is rendered from the
+        template (with its translations); the others from the message. What
+        a user renders is checked first as they may not have written it (the
+        preview renders content never saved); the system renders content
+        checked when it was written.
+        """
+        self.ensure_one()
+        self._check_access_right_dynamic_template()
+        self.template_id._check_customer_message_template()
+        res_ids = partners.ids
+        rendered = {partner_id: {} for partner_id in res_ids}
+        # the engine reads each customer's language record by record
+        partners.fetch(["lang"])
+        langs = self._render_lang(res_ids)
+        for fname in ("subject", "body_html", "sms_body"):
+            source, source_fname = self, fname
+            if self._holds_template_value(fname):
+                source, source_fname = self.template_id, RENDERED_FIELDS[fname]
+            if source[source_fname]:
+                values = source._render_field(source_fname, res_ids, res_ids_lang=langs)
+            else:
+                values = dict.fromkeys(res_ids, "")
+            for partner_id in res_ids:
+                rendered[partner_id][fname] = values[partner_id]
+        return rendered
+
+    def _get_email_from(self):
+        self.ensure_one()
+        return (
+            self.author_id.email_formatted
+            or self.company_id.email_formatted
+            or self.env.user.email_formatted
+        )
+
+    # ------------------------------------------------------------------
+    # 5. CRONS
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _cron_process(self):
+        """Process the due messages, batch by batch, committing progress,
+        then what earlier runs left behind."""
+        messages = self.search(
+            Domain("state", "in", ("new", "processing"))
+            & (
+                Domain("scheduled_date", "=", False)
+                | Domain("scheduled_date", "<=", fields.Datetime.now())
+            ),
+            order="id",
+        )
+        for message in messages:
+            message._process()
+        # emails queued and not sent yet (a crash, a closed SMTP session...)
+        sent = self._deliver_queued_emails()
+        # SMS left queued the same way
+        stalled_sms = self.env["customer.message.recipient"].search(
+            [("state", "=", "processing"), ("sms_id.state", "=", "outgoing")],
+            limit=self._get_batch_size(),
+        )
+        stalled_sms._deliver()
+        # emails whose worker died while sending them: not sent again
+        stale = self.env["mail.mail"].sudo()._settle_stale_claims()
+        (
+            sent
+            | stalled_sms.message_id
+            | stale.customer_message_recipient_id.message_id
+        )._update_state()
+
+    @api.model
+    def _cron_send_emails(self):
+        """A sending worker beside the processing cron (see _process)."""
+        self._deliver_queued_emails()._update_state()
+
+    @api.model
+    def _deliver_queued_emails(self):
+        """Send the queued emails of customer messages until none is left,
+        chunk by chunk: several workers may run it at once, each chunk is
+        claimed by one of them. Emails tried in this run and queued again
+        (the server ended the session...) wait for the next one.
+
+        :return: the messages whose emails were sent
+        """
+        MailMail = self.env["mail.mail"].sudo()  # sudo: queue records
+        now = fields.Datetime.now()
+        domain = (
+            Domain("customer_message_recipient_id", "!=", False)
+            & Domain("state", "=", "outgoing")
+            & (
+                Domain("scheduled_date", "=", False)
+                | Domain("scheduled_date", "<=", now)
+            )
+        )
+        messages = self.browse()
+        last_id = 0
+        while True:
+            mails = MailMail.search(
+                domain & Domain("id", ">", last_id),
+                order="id",
+                limit=self._get_batch_size(),
+            )
+            if not mails:
+                break
+            last_id = mails[-1].id
+            messages |= mails.customer_message_recipient_id.message_id
+            mails._send_customer_messages(auto_commit=self._auto_commit())
+        return messages
