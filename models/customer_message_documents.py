@@ -1,6 +1,7 @@
 from collections import defaultdict
 
 from odoo import api, models
+from odoo.exceptions import UserError
 from odoo.fields import Domain
 
 
@@ -9,6 +10,30 @@ class CustomerMessage(models.Model):
     customer.message.document.mixin, or picked), and their PDFs."""
 
     _inherit = "customer.message"
+
+    @api.model
+    def _check_picked_documents(self, documents):
+        """Users send the documents they may read, and no others (the
+        documents picked by a rule are each customer's own, see
+        _get_documents).
+
+        :param dict documents: {"invoice_ids" | "payment_ids": commands}
+        """
+        # sudo: reads the records the commands name, then checked as the user
+        picked = self.sudo().new(documents)
+        for fname in documents:
+            records = picked[fname].with_env(self.env)
+            if records and not records.has_access("read"):
+                raise UserError(
+                    self.env._(
+                        "You may not send %(documents)s: only users who may read "
+                        "them can attach them. Attach each customer's documents "
+                        "by a rule instead (Invoices, Payment receipts...).",
+                        documents=self._fields[fname].get_description(self.env)[
+                            "string"
+                        ],
+                    )
+                )
 
     def _get_documents(self, partners):
         """{partner: (posted invoices, draft invoices, payments)} the documents

@@ -108,30 +108,6 @@ class CustomerMessage(models.Model):
             )
         return records[field]
 
-    @api.model
-    def _check_picked_documents(self, documents):
-        """Users send the documents they may read, and no others (the
-        documents picked by a rule are each customer's own, see
-        _get_documents).
-
-        :param dict documents: {"invoice_ids" | "payment_ids": commands}
-        """
-        # sudo: reads the records the commands name, then checked as the user
-        picked = self.sudo().new(documents)
-        for fname in documents:
-            records = picked[fname].with_env(self.env)
-            if records and not records.has_access("read"):
-                raise UserError(
-                    self.env._(
-                        "You may not send %(documents)s: only users who may read "
-                        "them can attach them. Attach each customer's documents "
-                        "by a rule instead (Invoices, Payment receipts...).",
-                        documents=self._fields[fname].get_description(self.env)[
-                            "string"
-                        ],
-                    )
-                )
-
     # ------------------------------------------------------------------
     # 2. RECIPIENTS
     # ------------------------------------------------------------------
@@ -345,10 +321,19 @@ class CustomerMessage(models.Model):
                         line.partner_id.id,
                         error,
                     )
-                    line._set_delivery_result(str(error) or error.__class__.__name__)
+                    line._set_delivery_result(self._describe_failure(error))
         lines.filtered(lambda line: line.state == "processing")._deliver(
             hand_over=hand_over
         )
+
+    @api.model
+    def _describe_failure(self, error):
+        """The reason a line failed, in words: the error and what caused it
+        (Odoo's "Failed to render..." hides the template's own error)."""
+        reason = str(error) or error.__class__.__name__
+        if error.__cause__ and str(error.__cause__) not in reason:
+            reason = f"{reason}\n{error.__cause__}"
+        return reason
 
     def _queue_batch(self, lines):
         """Render the lines' content and documents, publish them in the

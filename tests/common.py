@@ -1,8 +1,12 @@
 import email
 import email.policy
 import io
+import json
 import socket
+import threading
 from datetime import date
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from types import SimpleNamespace
 from unittest.mock import patch
 
 from aiosmtpd.controller import Controller
@@ -13,6 +17,7 @@ from odoo.tests import Form, new_test_user
 from odoo.tests.common import TransactionCase
 
 from odoo.addons.base.models.ir_mail_server import IrMail_Server
+from odoo.addons.iap.tools import iap_tools
 
 
 class CustomerMessagesCommon(TransactionCase):
@@ -45,6 +50,15 @@ class CustomerMessagesCommon(TransactionCase):
             groups="base.group_user,customer_messages.customer_messages_group_user",
             name="Plain Sender",
             email="cm.sender@example.com",
+        )
+        # a Messages / User who may also write code in templates
+        cls.user_editor = new_test_user(
+            cls.env,
+            login="cm_editor",
+            groups="base.group_user,customer_messages.customer_messages_group_user,"
+            "mail.group_mail_template_editor",
+            name="Template Editor",
+            email="cm.editor@example.com",
         )
         cls.user_manager = new_test_user(
             cls.env,
@@ -252,10 +266,78 @@ class SendingCase(SMTPServerCase):
         return wizard._create_payments()
 
     def _compose(self, user=None, **values):
-        composer = self.env["customer.message.composer"]
-        if user:
-            composer = composer.with_user(user)
+        """The composer as the web client drives it, by default as a plain
+        Messages / User."""
+        composer = self.env["customer.message.composer"].with_user(
+            user or self.user_sender
+        )
         form = Form(composer)
         for name, value in values.items():
             setattr(form, name, value)
         return form.save()
+
+
+class FakeGateway(BaseHTTPRequestHandler):
+    """An SMS gateway speaking Odoo's IAP JSON-RPC, on 127.0.0.1: the paid
+    service is off this machine, so it is replaced at the HTTP boundary."""
+
+    received = []
+    wrong_numbers = set()
+    webhook_urls = set()
+
+    def do_POST(self):
+        payload = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).webhook_urls.add(payload["params"]["webhook_url"])
+        results = []
+        for message in payload["params"]["messages"]:
+            for number in message["numbers"]:
+                type(self).received.append(
+                    (self.path, number["number"], message["content"])
+                )
+                state = (
+                    "wrong_number_format"
+                    if number["number"] in self.wrong_numbers
+                    else "success"
+                )
+                results.append({"uuid": number["uuid"], "state": state})
+        body = json.dumps(
+            {"jsonrpc": "2.0", "id": payload["id"], "result": results}
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+class SMSGatewayCase(CustomerMessagesCommon):
+    """Odoo's SMS queue sends to the gateway stand-in on 127.0.0.1."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.gateway = HTTPServer(("127.0.0.1", 0), FakeGateway)
+        thread = threading.Thread(target=cls.gateway.serve_forever, daemon=True)
+        thread.start()
+        cls.addClassCleanup(cls.gateway.server_close)
+        cls.addClassCleanup(cls.gateway.shutdown)
+        cls.env["ir.config_parameter"].sudo().set_param(
+            "sms.endpoint", f"http://127.0.0.1:{cls.gateway.server_port}"
+        )
+
+    def setUp(self):
+        super().setUp()
+        FakeGateway.received.clear()
+        FakeGateway.wrong_numbers = set()
+        FakeGateway.webhook_urls = set()
+        # Odoo refuses IAP calls in tests; the call goes to the gateway above.
+        self.startPatcher(
+            patch.object(
+                iap_tools,
+                "modules",
+                SimpleNamespace(module=SimpleNamespace(current_test=None)),
+            )
+        )

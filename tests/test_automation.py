@@ -1,18 +1,10 @@
-import threading
-from http.server import HTTPServer
-from types import SimpleNamespace
-from unittest.mock import patch
-
 from odoo.tests import HttpCase, tagged
 
-from odoo.addons.iap.tools import iap_tools
-
-from .common import SendingCase
-from .test_sms import FakeGateway
+from .common import FakeGateway, SendingCase, SMSGatewayCase
 
 
 @tagged("customer_messages", "post_install", "-at_install")
-class TestAutomation(HttpCase, SendingCase):
+class TestAutomation(HttpCase, SendingCase, SMSGatewayCase):
     """The shipped automation rules and scheduled action, fired for real
     (HttpCase: the scheduled action runs in a cursor of its own)."""
 
@@ -74,21 +66,6 @@ class TestAutomation(HttpCase, SendingCase):
 
     def test_customer_blocked_rule(self):
         self._activate("customer_messages.base_automation_customer_blocked")
-        gateway = HTTPServer(("127.0.0.1", 0), FakeGateway)
-        threading.Thread(target=gateway.serve_forever, daemon=True).start()
-        self.addCleanup(gateway.server_close)
-        self.addCleanup(gateway.shutdown)
-        self.env["ir.config_parameter"].sudo().set_param(
-            "sms.endpoint", f"http://127.0.0.1:{gateway.server_port}"
-        )
-        FakeGateway.received.clear()
-        self.startPatcher(
-            patch.object(
-                iap_tools,
-                "modules",
-                SimpleNamespace(module=SimpleNamespace(current_test=None)),
-            )
-        )
 
         # a plain Messages / User blocks her: the rule sends as them
         self.alice.with_user(self.user_sender).customer_status = "blocked"
@@ -177,14 +154,18 @@ class TestAutomation(HttpCase, SendingCase):
             self.received("bob@example.com")[0]["Subject"], "Notice for Bob Company"
         )
 
-        message = self.env["customer.message"]._send_to_customers(
-            self.alice,
-            {
-                "template_id": self.template.id,
-                "channel": "email",
-                "origin": "automated",
-                "origin_ref": "my code",
-            },
+        message = (
+            self.env["customer.message"]
+            .with_user(self.user_sender)
+            ._send_to_customers(
+                self.alice,
+                {
+                    "template_id": self.template.id,
+                    "channel": "email",
+                    "origin": "automated",
+                    "origin_ref": "my code",
+                },
+            )
         )
         self.assertEqual(message.state, "sent")
         self.assertEqual(len(self.received("alice@example.com")), 2)

@@ -213,7 +213,7 @@ class TestCustomerData(CustomerMessagesCommon):
         )
         with self.assertRaisesRegex(ValidationError, "Elsewhere"):
             customer.location_id = foreign_location
-        with self.assertRaises(UserError):
+        with self.assertRaisesRegex(UserError, "company inconsistencies"):
             self.env["customer.service"].create(
                 {"partner_id": customer.id, "tariff_id": foreign_tariff.id}
             )

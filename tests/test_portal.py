@@ -50,15 +50,19 @@ class TestPortal(HttpCase, SendingCase):
         cls.invoice_acme = cls._create_invoice(cls.acme, 120.0)
         cls.invoice_carl = cls._create_invoice(cls.carl, 80.0)
         cls.invoice_bob = cls._create_invoice(cls.bob, 60.0)
-        cls.terms = cls.env["ir.attachment"].create(
-            {
-                "name": "Terms.txt",
-                "raw": b"General terms of service",
-                "mimetype": "text/plain",
-            }
+        cls.terms = (
+            cls.env["ir.attachment"]
+            .with_user(cls.user_sender)
+            .create(
+                {
+                    "name": "Terms.txt",
+                    "raw": b"General terms of service",
+                    "mimetype": "text/plain",
+                }
+            )
         )
 
-        Message = cls.env["customer.message"]
+        Message = cls.env["customer.message"].with_user(cls.user_sender)
         now = fields.Datetime.now()
         # Odoo sends no email in tests unless told to: the emails of these
         # messages really go to the test SMTP server (and are not checked).
@@ -109,6 +113,16 @@ class TestPortal(HttpCase, SendingCase):
             cls.msg_email = Message._send_to_customers(
                 cls.carl, {"subject": "Email only", "channel": "email"}
             )
+        # sent as a Messages / User; the test goes on as the system
+        for name in (
+            "msg_maintenance",
+            "msg_test",
+            "msg_removed",
+            "msg_cancelled",
+            "msg_invoice",
+            "msg_email",
+        ):
+            setattr(cls, name, getattr(cls, name).with_env(cls.env))
         cls.msg_maintenance.date = now - timedelta(days=2)
         cls.msg_invoice.date = now - timedelta(days=1)
         cls.line_acme_invoice = cls._line(cls.msg_invoice, cls.acme)
@@ -368,7 +382,7 @@ class TestPortal(HttpCase, SendingCase):
             self.assertRefused(response, location="/web/login", text=("Acme Homes",))
 
     def test_email_link_without_login(self):
-        self.env["customer.message"]._send_to_customers(
+        self.env["customer.message"].with_user(self.user_sender)._send_to_customers(
             self.bob,
             {
                 "subject": "Invoice for {{ object.name }}",

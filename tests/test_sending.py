@@ -95,12 +95,16 @@ class TestSingleSend(SendingCase):
             "body_html": "<p>Here it is</p>",
             "channel": "email",
         }
-        self.env["customer.message"]._send_to_customers(invoice, values)
+        self.env["customer.message"].with_user(self.user_messages)._send_to_customers(
+            invoice, values
+        )
         attachment = invoice.invoice_pdf_report_id
         self.assertTrue(
             attachment, "the posted invoice keeps its PDF, as when Odoo sends it"
         )
-        self.env["customer.message"]._send_to_customers(invoice, values)
+        self.env["customer.message"].with_user(self.user_messages)._send_to_customers(
+            invoice, values
+        )
         self.assertEqual(
             invoice.invoice_pdf_report_id, attachment, "the kept PDF is reused"
         )
@@ -241,21 +245,32 @@ class TestSingleSend(SendingCase):
             "Carol", customer_login="carol", email="carol@example.com"
         )
         carol.parent_id = self.bob
-        message = self.env["customer.message"]._send_to_customers(
-            self.alice | carol,
-            {"subject": "For {{ object.parent_id.name.upper() }}", "channel": "email"},
+        message = (
+            self.env["customer.message"]
+            .with_user(self.user_editor)  # code: for editors
+            ._send_to_customers(
+                self.alice | carol,
+                {
+                    "subject": "For {{ object.parent_id.name.upper() }}",
+                    "channel": "email",
+                },
+            )
         )
         (email,) = self.received("carol@example.com")
         self.assertEqual(email["Subject"], "For BOB COMPANY")
         self.assertEqual(len(self.smtp_handler.messages), 1)
         failed = message.recipient_ids.filtered(lambda r: r.partner_id == self.alice)
         self.assertEqual(failed.state, "error")
-        self.assertIn("upper", failed.failure_reason)
+        self.assertIn("'bool' object has no attribute 'upper'", failed.failure_reason)
         self.assertEqual(message.state, "error")
 
     def test_bounce(self):
-        message = self.env["customer.message"]._send_to_customers(
-            self.alice | self.bob, {"subject": "Hello", "channel": "email"}
+        message = (
+            self.env["customer.message"]
+            .with_user(self.user_sender)
+            ._send_to_customers(
+                self.alice | self.bob, {"subject": "Hello", "channel": "email"}
+            )
         )
         self.assertEqual(message.state, "sent")
         (sent,) = self.received("alice@example.com")
@@ -297,17 +312,37 @@ Subject: Hello
         self.assertEqual(message.state, "error")
         self.assertEqual(message.sent_count, 1, "Bob's email did not bounce")
 
+    def test_bounce_address(self):
+        """Bounces go to Odoo's bounce alias of the alias domain, as for
+        Odoo's own emails (envelope sender and Return-Path)."""
+        alias_domain = self.env["mail.alias.domain"].create(
+            {"name": "isp.example.com", "bounce_alias": "bounces"}
+        )
+        self.env.company.alias_domain_id = alias_domain
+        self.env["customer.message"].with_user(self.user_sender)._send_to_customers(
+            self.alice, {"subject": "Hello", "channel": "email"}
+        )
+        (item,) = self.smtp_handler.messages
+        self.assertEqual(item["mail_from"], "bounces@isp.example.com")
+        self.assertEqual(item["message"]["Return-Path"], "bounces@isp.example.com")
+
     def test_bad_input(self):
-        composer = self.env["customer.message.composer"].create({"mode": "single"})
-        with self.assertRaises(UserError):
+        composer = (
+            self.env["customer.message.composer"]
+            .with_user(self.user_sender)
+            .create({"mode": "single"})
+        )
+        with self.assertRaisesRegex(UserError, "Choose the customer"):
             composer.action_confirm()
         composer.partner_id = self.alice
-        with self.assertRaises(UserError):
-            composer.action_confirm()  # no subject
+        with self.assertRaisesRegex(UserError, "needs a subject"):
+            composer.action_confirm()
         composer.subject = "Hi"
         composer.test_email = "nope"
+        with self.assertRaisesRegex(UserError, "Customer ID to render"):
+            composer.action_send_test()
         composer.test_partner_id = self.alice
-        with self.assertRaises(UserError):
+        with self.assertRaisesRegex(UserError, "valid test email"):
             composer.action_send_test()
         self.assertFalse(self.env["customer.message"].search([]))
 
@@ -425,7 +460,7 @@ class TestMassSend(SendingCase):
         self.assertEqual(message.cancelled_count, 201)
         self.env["customer.message"]._cron_process()
         self.assertFalse(self.smtp_handler.messages)
-        with self.assertRaises(UserError):
+        with self.assertRaisesRegex(UserError, "still New or Processing"):
             message.action_cancel()
 
     def test_cancel_while_processing(self):
@@ -583,7 +618,7 @@ class TestMassSend(SendingCase):
         message = self._mass_compose()
         History = self.env["customer.message"]
         self.assertIn(message, History.search([("state", "=", "new")]))
-        with self.assertRaises(UserError):
+        with self.assertRaisesRegex(UserError, "kept for the history"):
             message.with_user(self.user_manager).unlink()
         message.action_remove()
         self.assertEqual(message.state, "removed")

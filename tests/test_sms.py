@@ -1,69 +1,18 @@
-import json
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, HTTPServer
-from types import SimpleNamespace
-from unittest.mock import patch
 from urllib.parse import urlsplit
 from uuid import uuid4
 
 from odoo import fields
 from odoo.tests import HttpCase, tagged
 
-from odoo.addons.iap.tools import iap_tools
-
-from .common import CustomerMessagesCommon
-
-
-class FakeGateway(BaseHTTPRequestHandler):
-    """An SMS gateway speaking Odoo's IAP JSON-RPC, on 127.0.0.1: the paid
-    service is off this machine, so it is replaced at the HTTP boundary."""
-
-    received = []
-    wrong_numbers = set()
-    webhook_urls = set()
-
-    def do_POST(self):
-        payload = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        type(self).webhook_urls.add(payload["params"]["webhook_url"])
-        results = []
-        for message in payload["params"]["messages"]:
-            for number in message["numbers"]:
-                type(self).received.append(
-                    (self.path, number["number"], message["content"])
-                )
-                state = (
-                    "wrong_number_format"
-                    if number["number"] in self.wrong_numbers
-                    else "success"
-                )
-                results.append({"uuid": number["uuid"], "state": state})
-        body = json.dumps(
-            {"jsonrpc": "2.0", "id": payload["id"], "result": results}
-        ).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
+from .common import FakeGateway, SMSGatewayCase
 
 
 @tagged("customer_messages", "post_install", "-at_install")
-class TestSmsChannel(HttpCase, CustomerMessagesCommon):
+class TestSmsChannel(HttpCase, SMSGatewayCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.gateway = HTTPServer(("127.0.0.1", 0), FakeGateway)
-        thread = threading.Thread(target=cls.gateway.serve_forever, daemon=True)
-        thread.start()
-        cls.addClassCleanup(cls.gateway.server_close)
-        cls.addClassCleanup(cls.gateway.shutdown)
-        cls.env["ir.config_parameter"].sudo().set_param(
-            "sms.endpoint", f"http://127.0.0.1:{cls.gateway.server_port}"
-        )
         belgium = cls.env.ref("base.be")
         cls.alice = cls._create_customer(
             "Alice Person",
@@ -85,29 +34,47 @@ class TestSmsChannel(HttpCase, CustomerMessagesCommon):
         )
         cls.mute = cls._create_customer("Mute Person", customer_login="mute")
 
-    def setUp(self):
-        super().setUp()
-        FakeGateway.received.clear()
-        FakeGateway.wrong_numbers = set()
-        FakeGateway.webhook_urls = set()
-        # Odoo refuses IAP calls in tests; the call goes to the gateway above.
-        self.startPatcher(
-            patch.object(
-                iap_tools,
-                "modules",
-                SimpleNamespace(module=SimpleNamespace(current_test=None)),
+    def test_sms_cancelled_in_odoo_queue(self):
+        """An SMS cancelled from Odoo's SMS list cancels its line; the message
+        ends when nothing is left to send."""
+        message = (
+            self.env["customer.message"]
+            .with_user(self.user_sender)
+            ._send_to_customers(
+                self.alice | self.bob,
+                {
+                    "subject": "Outage",
+                    "channel": "sms",
+                    "scheduled_date": fields.Datetime.now() + timedelta(days=1),
+                },
             )
+            .with_env(self.env)
         )
+        message.state = "processing"
+        message._queue_batch(message.recipient_ids)  # queued, not sent yet
+        by_partner = {line.partner_id: line for line in message.recipient_ids}
+        by_partner[self.alice].sms_id.action_set_canceled()
+        self.assertEqual(by_partner[self.alice].state, "cancelled")
+        self.assertEqual(by_partner[self.bob].state, "processing")
+        self.assertEqual(message.state, "processing")
+        by_partner[self.bob].sms_id.action_set_canceled()
+        self.assertEqual(set(message.recipient_ids.mapped("state")), {"cancelled"})
+        self.assertNotEqual(message.state, "processing")
+        self.assertFalse(FakeGateway.received)
 
     def test_sms_send(self):
         FakeGateway.wrong_numbers = {"+32470654321"}
-        message = self.env["customer.message"]._send_to_customers(
-            self.alice | self.bob | self.mute,
-            {
-                "subject": "Outage",
-                "sms_body": "Hello {{ object.name }}, the network is back.",
-                "channel": "sms",
-            },
+        message = (
+            self.env["customer.message"]
+            .with_user(self.user_sender)
+            ._send_to_customers(
+                self.alice | self.bob | self.mute,
+                {
+                    "subject": "Outage",
+                    "sms_body": "Hello {{ object.name }}, the network is back.",
+                    "channel": "sms",
+                },
+            )
         )
         self.assertEqual(
             sorted(FakeGateway.received),
@@ -165,14 +132,20 @@ class TestSmsChannel(HttpCase, CustomerMessagesCommon):
         self.env.invalidate_all()
 
     def _send_sms_message(self, partners):
-        message = self.env["customer.message"]._send_to_customers(
-            partners,
-            {
-                "subject": "Maintenance",
-                "sms_body": "Hello {{ object.name }}, maintenance tonight.",
-                "channel": "sms",
-            },
+        message = (
+            self.env["customer.message"]
+            .with_user(self.user_sender)
+            ._send_to_customers(
+                partners,
+                {
+                    "subject": "Maintenance",
+                    "sms_body": "Hello {{ object.name }}, maintenance tonight.",
+                    "channel": "sms",
+                },
+            )
         )
+        # the test then plays the provider, as the system
+        message = message.with_env(self.env)
         return message, {line.partner_id: line for line in message.recipient_ids}
 
     def test_sms_delivery_reports(self):

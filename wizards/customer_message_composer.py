@@ -1,49 +1,8 @@
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
-from odoo.fields import Domain
 from odoo.tools import email_normalize
-from odoo.tools.safe_eval import safe_eval
 
 from ..models.customer_message import CHANNELS
-
-# The filters of the mass mode. A new filter is a composer field and a row
-# here: the recipients' domain, the description kept in the history and the
-# recount all follow these tables.
-# Ticked choices: {customer field: {composer boolean: value}}
-CHOICE_FILTERS = {
-    "customer_status": {
-        "status_new": "new",
-        "status_active": "active",
-        "status_inactive": "inactive",
-        "status_blocked": "blocked",
-    },
-    "billing_type": {"billing_recurring": "recurring", "billing_prepaid": "prepaid"},
-    "service_ids.service_type": {
-        "service_internet": "internet",
-        "service_voice": "voice",
-        "service_custom": "custom",
-    },
-}
-# Typed or picked values: (composer field, customer field, operator)
-VALUE_FILTERS = [
-    ("partner_ids", "id", "in"),
-    ("filter_login", "customer_login", "ilike"),
-    ("filter_name", "name", "ilike"),
-    ("filter_email", "email", "ilike"),
-    ("filter_phone", "phone", "ilike"),
-    ("date_added_from", "customer_since", ">="),
-    ("date_added_to", "customer_since", "<="),
-    ("reseller_ids", "reseller_id", "in"),
-    ("location_ids", "location_id", "in"),
-    ("tariff_ids", "service_ids.tariff_id", "in"),
-]
-FILTER_FIELDS = (
-    *(choice for choices in CHOICE_FILTERS.values() for choice in choices),
-    *(fname for fname, _field, _operator in VALUE_FILTERS),
-    "category",
-    "advanced_domain",
-)
-EXCLUSIONS_SHOWN = 20
 
 
 class CustomerMessageComposer(models.TransientModel):
@@ -159,6 +118,9 @@ class CustomerMessageComposer(models.TransientModel):
         string="Test address", default=lambda self: self.env.user.email
     )
 
+    # The recipients (filters, counts, exclusions) are computed in
+    # customer_message_composer_recipients.py.
+
     @api.model
     def default_get(self, fields_list):
         values = super().default_get(fields_list)
@@ -205,125 +167,6 @@ class CustomerMessageComposer(models.TransientModel):
         ) and self.env["mail.template"].has_access("create")
         for composer in self:
             composer.can_edit_templates = can_edit
-
-    def _get_recipient_domain(self):
-        """The customers the choices select, as a domain on res.partner."""
-        self.ensure_one()
-        if self.mode == "single":
-            return Domain("id", "=", self.partner_id.id)
-        domain = Domain("customer_status", "!=", False)
-        for customer_field, choices in CHOICE_FILTERS.items():
-            values = [value for choice, value in choices.items() if self[choice]]
-            if values:
-                domain &= Domain(customer_field, "in", values)
-        for fname, customer_field, operator in VALUE_FILTERS:
-            value = self[fname]
-            if value:
-                if isinstance(value, models.BaseModel):
-                    value = value.ids
-                domain &= Domain(customer_field, operator, value)
-        if self.category != "all":
-            domain &= Domain("is_company", "=", self.category == "company")
-        if self.advanced_domain and self.advanced_domain != "[]":
-            domain &= self._get_advanced_domain()
-        return domain
-
-    def _get_advanced_domain(self):
-        """The advanced filter, checked against the customers' fields."""
-        try:
-            domain = Domain(safe_eval(self.advanced_domain))
-            domain.validate(self.env["res.partner"])
-        except (ValueError, TypeError, SyntaxError, NameError, KeyError) as error:
-            raise UserError(
-                self.env._(
-                    "The advanced filter is not a valid filter on customers: %(error)s",
-                    error=error,
-                )
-            ) from error
-        return domain
-
-    def _get_recipients(self):
-        self.ensure_one()
-        if self.mode == "single" and not self.partner_id:
-            return self.env["res.partner"]
-        return self.env["res.partner"].search(self._get_recipient_domain(), order="id")
-
-    def _describe_filter(self):
-        """The recipients filter in words, kept in the history."""
-        self.ensure_one()
-        if self.mode == "single":
-            return self.env._(
-                "Customer ID %(id)s (%(name)s)",
-                id=self.partner_id.id,
-                name=self.partner_id.display_name,
-            )
-
-        def label(fname):
-            return self._fields[fname].get_description(self.env)["string"]
-
-        parts = []
-        for customer_field, choices in CHOICE_FILTERS.items():
-            chosen = [label(choice) for choice in choices if self[choice]]
-            if chosen:
-                title = (
-                    self.env["res.partner"]
-                    ._fields[customer_field.split(".")[0]]
-                    .get_description(self.env)["string"]
-                )
-                parts.append(f"{title}: {', '.join(chosen)}")
-        for fname, _customer_field, _operator in VALUE_FILTERS:
-            value = self[fname]
-            if value:
-                if fname == "partner_ids":
-                    value = ", ".join(str(partner_id) for partner_id in value.ids)
-                elif isinstance(value, models.BaseModel):
-                    value = ", ".join(value.mapped("display_name"))
-                parts.append(f"{label(fname)}: {value}")
-        if self.category != "all":
-            category = dict(self._fields["category"]._description_selection(self.env))
-            parts.append(f"{label('category')}: {category[self.category]}")
-        if self.advanced_domain and self.advanced_domain != "[]":
-            parts.append(f"{label('advanced_domain')}: {self.advanced_domain}")
-        return "; ".join(parts) or self.env._("All customers")
-
-    @api.depends("mode", "partner_id", *FILTER_FIELDS, "channel", "test_email")
-    def _compute_recipients(self):
-        Message = self.env["customer.message"]
-        for composer in self:
-            composer.recipient_error = False
-            try:
-                partners = composer._get_recipients()
-            except UserError as error:
-                partners = self.env["res.partner"]
-                composer.recipient_error = str(error)
-            reasons = Message._get_exclusion_reasons(partners, channel=composer.channel)
-            composer.recipient_count = len(partners) - len(reasons)
-            composer.excluded_count = len(reasons)
-            composer.first_recipient_id = partners.filtered(
-                lambda p, r=reasons: p.id not in r
-            )[:1]
-            excluded = partners.filtered(lambda p, r=reasons: p.id in r)
-            composer.exclusion_summary = composer._render_list(
-                [
-                    self.env._(
-                        "%(name)s (ID %(id)s): %(reason)s",
-                        name=partner.display_name,
-                        id=partner.id,
-                        reason=reasons[partner.id],
-                    )
-                    for partner in excluded[:EXCLUSIONS_SHOWN]
-                ],
-                more=len(excluded) - EXCLUSIONS_SHOWN,
-            )
-
-    def _render_list(self, items, more=0):
-        """Items as an HTML list (see the template), or False for none."""
-        if not items:
-            return False
-        return self.env["ir.qweb"]._render(
-            "customer_messages.customer_message_composer_list",
-            {"items": items, "more": more > 0 and more},
-        )
 
     @api.depends(
         "preview_index",
@@ -390,14 +233,6 @@ class CustomerMessageComposer(models.TransientModel):
                 rendered["sms_body"] or rendered["subject"] if is_sms else False
             )
             composer.preview_documents = composer._render_list(names)
-
-    def _get_sendable_recipients(self):
-        self.ensure_one()
-        partners = self._get_recipients()
-        reasons = self.env["customer.message"]._get_exclusion_reasons(
-            partners, channel=self.channel
-        )
-        return partners.filtered(lambda partner: partner.id not in reasons)
 
     # ------------------------------------------------------------------
     # ACTIONS
