@@ -6,7 +6,7 @@ a process of its own, as a real SMTP server would be, so that it takes none of
 the Odoo process's time):
 
 - customer_messages: ``customer.message._send_to_customers(...,
-  immediate=False)`` queues the recipient lines, then ``_cron_process()``
+  process="cron")`` queues the recipient lines, then ``_cron_process()``
   renders the content, creates one mail.mail per recipient, sends them and
   writes each status back on its line;
 - mass_mailing: ``mailing.mailing.action_send_mail()`` renders and queues the
@@ -17,7 +17,7 @@ Each path is warmed up first on a few other customers (templates compiled,
 caches filled), so that neither pays the first-run costs. Mass mailings to
 few recipients are sent at once rather than queued (mail.mail.force.send.limit,
 100 by default): it is set to 0 so that mass_mailing always queues, as
-``immediate=False`` does. It commits as Odoo's crons do: this is no test and
+``process="cron"`` does. It commits as Odoo's crons do: this is no test and
 the database is made for it. A path that raises is reported as failed and the
 others still run.
 
@@ -202,7 +202,7 @@ def prepare(env, port, count):
     env["ir.cron"].search([("id", "not in", ours.ids)]).active = False
     ours.nextcall = datetime.datetime.now() + datetime.timedelta(days=365)
     # mass mailings to at most this many recipients are sent at once rather
-    # than queued (100 by default): always queue, like immediate=False
+    # than queued (100 by default): always queue, like process="cron"
     env["ir.config_parameter"].set_param("mail.mail.force.send.limit", "0")
     Partner = env["res.partner"]
     customers = Partner.create(
@@ -244,7 +244,7 @@ def run_customer_messages(env, partners):
     message = Message._send_to_customers(
         partners,
         {"subject": SUBJECT, "body_html": BODY, "channel": "email"},
-        immediate=False,
+        process="cron",
     )
     env.cr.commit()
     queued = time.perf_counter()
@@ -329,14 +329,14 @@ def run_customer_messages_workers(env, partners, prerender=False):
         message = Message._send_to_customers(
             partners,
             {"subject": SUBJECT, "body_html": BODY, "channel": "email"},
-            immediate=False,
+            process="cron",
         )
         if prerender:
             message.state = "processing"
             for ids in split_every(
                 Message._get_batch_size(), message.recipient_ids.ids
             ):
-                env["customer.message.recipient"].browse(ids)._prepare_delivery()
+                message._queue_batch(env["customer.message.recipient"].browse(ids))
             env.ref("customer_messages.ir_cron_customer_message_send")._trigger()
         env.cr.commit()  # triggers the processing cron
         queued = time.perf_counter()

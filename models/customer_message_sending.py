@@ -40,7 +40,7 @@ class CustomerMessage(models.Model):
     # ------------------------------------------------------------------
 
     @api.model
-    def _send_to_customers(self, records, values, immediate=False):
+    def _send_to_customers(self, records, values, process="auto"):
         """Create a message for the customers of ``records`` and queue it.
 
         :param records: res.partner records, or any records that lead to a
@@ -48,9 +48,10 @@ class CustomerMessage(models.Model):
             very documents are attached as PDFs);
         :param dict values: values of the customer.message (subject, body_html
             or template_id, channel, attachment_ids, policies, origin...);
-        :param bool immediate: process it in this transaction whatever its
-            size (a test send); otherwise messages of up to IMMEDIATE_LIMIT
-            recipients are, and larger ones are left to the cron
+        :param str process: when the message is processed: "auto" in this
+            transaction when it has at most IMMEDIATE_LIMIT recipients, else
+            by the cron; "now" in this transaction whatever its size (a test
+            send); "cron" by the cron
         :return: the created customer.message
         """
         values = dict(values)
@@ -81,7 +82,7 @@ class CustomerMessage(models.Model):
         if documents:
             message_sudo.write(documents)
         message_sudo._create_recipients(partners)
-        message_sudo._action_queue(immediate=immediate)
+        message_sudo._action_queue(process=process)
         return message
 
     @api.model
@@ -217,14 +218,15 @@ class CustomerMessage(models.Model):
     # 3. QUEUE
     # ------------------------------------------------------------------
 
-    def _action_queue(self, immediate=False):
-        """Process the due messages now when small (or when told to), and
-        hand the others to the cron (at their scheduled time)."""
+    def _action_queue(self, process="auto"):
+        """Process the due messages now, or hand them to the cron (at their
+        scheduled time); see _send_to_customers for ``process``."""
         to_cron = self.browse()
         now = fields.Datetime.now()
         for message in self:
             due = not message.scheduled_date or message.scheduled_date <= now
-            if due and (immediate or message.pending_count <= IMMEDIATE_LIMIT):
+            small = message.pending_count <= IMMEDIATE_LIMIT
+            if due and (process == "now" or (process == "auto" and small)):
                 message._process()
             else:
                 to_cron |= message

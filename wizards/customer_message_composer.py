@@ -351,7 +351,7 @@ class CustomerMessageComposer(models.TransientModel):
             ),
         )
         message = self.env["customer.message"]._send_to_customers(
-            self.test_partner_id, values, immediate=True
+            self.test_partner_id, values, process="now"
         )
         return {
             "type": "ir.actions.client",

@@ -1,0 +1,299 @@
+from datetime import date
+
+from odoo.exceptions import UserError
+from odoo.tests import HttpCase, tagged
+from odoo.tools import mute_logger
+
+from ..models.mail_mail import SEND_CHUNK_SIZE
+from .common import SendingCase
+
+
+@tagged("customer_messages", "post_install", "-at_install")
+class TestMassSend(SendingCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.crowd = cls.env["res.partner"].create(
+            [
+                {
+                    "name": f"Customer {index:03d}",
+                    "customer_login": f"crowd{index:03d}",
+                    "customer_status": "active",
+                    "billing_type": "prepaid" if index % 2 else "recurring",
+                    "email": f"customer{index:03d}@example.com",
+                    "location_id": cls.location_south.id,
+                }
+                for index in range(200)
+            ]
+        )
+        cls.with_invoice = cls.crowd[:3]
+        cls.invoices = cls.env["account.move"]
+        for customer in cls.with_invoice:
+            cls.invoices |= cls._create_invoice(
+                customer, 30.0, invoice_date=date(2026, 1, 5)
+            )
+            cls.invoices |= cls._create_invoice(
+                customer, 31.0, invoice_date=date(2026, 2, 5)
+            )
+
+    def _mass_compose(self):
+        composer = self._compose(
+            user=self.user_messages,
+            mode="mass",
+            channel="email",
+            template_id=self.template,
+            invoice_policy="last",
+        )
+        composer.location_ids = self.location_south
+        self.assertEqual(composer.recipient_count, 201, "Bob and the 200")
+        composer.action_confirm()
+        return self.env["customer.message"].browse(composer.action_send()["res_id"])
+
+    def test_mass_send_by_cron(self):
+        message = self._mass_compose()
+        self.assertEqual(message.state, "new", "large sends wait for the cron")
+        self.assertFalse(self.smtp_handler.messages)
+        self.assertEqual(message.recipient_filter, "Locations: South Town")
+
+        self.env["ir.config_parameter"].sudo().set_param(
+            "customer_messages.batch_size", "80"
+        )
+        self.env["customer.message"]._cron_process()
+
+        self.assertEqual(len(self.smtp_handler.messages), 201)
+        for customer in self.crowd | self.bob:
+            (email,) = self.received(customer.email)
+            self.assertEqual(email["Subject"], f"Notice for {customer.name}")
+            self.assertIn(
+                f"your login is {customer.customer_login}", self.html_body(email)
+            )
+            pdfs = self.pdf_attachments(email)
+            if customer in self.with_invoice:
+                last = self.invoices.filtered(
+                    lambda m, c=customer: m.partner_id == c and m.amount_total == 31.0
+                )
+                pdf = last.invoice_pdf_report_id
+                self.assertEqual(
+                    pdfs, {pdf.name: pdf.raw}, "the last invoice of that customer"
+                )
+            else:
+                self.assertFalse(pdfs)
+        self.assertEqual(message.state, "sent")
+        self.assertEqual(message.sent_count, 201)
+        self.assertEqual(message.failed_count, 0)
+
+        # a second run sends nobody anything again
+        self.env["customer.message"]._cron_process()
+        self.assertEqual(len(self.smtp_handler.messages), 201)
+
+    def test_refused_then_retry(self):
+        refused = self.crowd[10] | self.crowd[20]
+        self.smtp_handler.refused = {email.lower() for email in refused.mapped("email")}
+        message = self._mass_compose()
+        with mute_logger("odoo.addons.mail.models.mail_mail"):
+            self.env["customer.message"]._cron_process()
+        self.assertEqual(len(self.smtp_handler.messages), 199)
+        self.assertEqual(message.state, "error")
+        self.assertEqual(message.failed_count, 2)
+        failed = message.recipient_ids.filtered(lambda r: r.state == "error")
+        self.assertEqual(failed.partner_id, refused)
+        for line in failed:
+            self.assertIn("550", line.failure_reason)
+
+        self.smtp_handler.messages.clear()
+        self.smtp_handler.refused.clear()
+        message.action_retry_failed()
+        self.env["customer.message"]._cron_process()
+        self.assertEqual(
+            sorted(
+                rcpt for item in self.smtp_handler.messages for rcpt in item["rcpt_tos"]
+            ),
+            sorted(refused.mapped("email")),
+            "only the failed recipients get it again",
+        )
+        self.assertEqual(message.state, "sent")
+        self.assertEqual(message.failed_count, 0)
+
+    def test_cancel(self):
+        message = self._mass_compose()
+        message.action_cancel()
+        self.assertEqual(message.state, "cancelled")
+        self.assertEqual(message.cancelled_count, 201)
+        self.env["customer.message"]._cron_process()
+        self.assertFalse(self.smtp_handler.messages)
+        with self.assertRaisesRegex(UserError, "still New or Processing"):
+            message.action_cancel()
+
+    def test_cancel_while_processing(self):
+        self.env["ir.config_parameter"].sudo().set_param(
+            "customer_messages.batch_size", "50"
+        )
+        message = self._mass_compose()
+        message._process(limit=50)  # the cron stopped after one batch
+        self.assertEqual(len(self.smtp_handler.messages), 50)
+        message.action_cancel()
+        self.env["customer.message"]._cron_process()
+        self.assertEqual(len(self.smtp_handler.messages), 50)
+        self.assertEqual(message.sent_count, 50)
+        self.assertEqual(message.cancelled_count, 151)
+
+    def test_resume_after_crash(self):
+        """A crash between queuing a batch and sending it: the next run sends
+        the queued emails once, and creates no other."""
+        message = self._mass_compose()
+        batch = message.recipient_ids.sorted("id")[:40]
+        message.state = "processing"
+        message._queue_batch(batch)  # ... and the worker died here
+        queued = batch.mail_mail_id
+        self.assertEqual(len(queued), 40)
+        self.env["customer.message"]._cron_process()
+        self.assertEqual(len(self.smtp_handler.messages), 201)
+        delivered = [
+            rcpt for item in self.smtp_handler.messages for rcpt in item["rcpt_tos"]
+        ]
+        self.assertEqual(len(set(delivered)), 201, "nobody got it twice")
+        self.assertEqual(message.state, "sent")
+
+    def _queue_all(self, message):
+        """Render every line and queue its email, without sending."""
+        message.state = "processing"
+        message._queue_batch(message.recipient_ids)
+        return message.recipient_ids.sorted(lambda line: line.mail_mail_id.id)
+
+    def _delivered(self):
+        return [
+            rcpt for item in self.smtp_handler.messages for rcpt in item["rcpt_tos"]
+        ]
+
+    def test_odoo_queue_leaves_them_alone(self):
+        """Odoo's mail queue does not send the emails of customer messages,
+        which the module's cron claims before sending."""
+        message = self._mass_compose()
+        self._queue_all(message)
+        self.env["mail.mail"].process_email_queue()
+        self.assertEqual(self._delivered(), [])
+        self.env["customer.message"]._cron_process()
+        self.assertEqual(len(self.smtp_handler.messages), 201)
+        self.assertEqual(message.state, "sent")
+
+    def test_sending_cron(self):
+        """The second cron sends the queued emails and completes the message;
+        it renders nothing itself."""
+        message = self._mass_compose()
+        message.state = "processing"
+        lines = message.recipient_ids.sorted("id")
+        message._queue_batch(lines[5:])  # the first 5 are not rendered yet
+        self.env["customer.message"]._cron_send_emails()
+        self.assertEqual(len(self._delivered()), 196)
+        self.assertEqual(set(lines[:5].mapped("state")), {"new"})
+        self.assertEqual(message.state, "processing", "5 lines are still new")
+        self.assertEqual(message.sent_count, 196)
+
+        self.env["customer.message"]._cron_process()
+        self.assertEqual(len(self._delivered()), 201)
+        self.assertEqual(len(set(self._delivered())), 201)
+        self.assertEqual(message.state, "sent")
+
+    def test_sending_crons_triggered(self):
+        """Large sends wake every active copy of the sending cron up (one
+        more cron worker each), but not the cron asking."""
+        sending = self.env.ref("customer_messages.ir_cron_customer_message_send")
+        copy = sending.copy({"name": "Customer messages: send queued emails (2)"})
+        inactive = sending.copy({"active": False})
+        MailMail = self.env["mail.mail"]
+        self.assertEqual(MailMail._trigger_sending_crons(), sending | copy)
+        self.assertEqual(
+            MailMail.with_context(cron_id=copy.id)._trigger_sending_crons(), sending
+        )
+        Trigger = self.env["ir.cron.trigger"].sudo()
+        self.assertEqual(Trigger.search_count([("cron_id", "=", sending.id)]), 2)
+        self.assertEqual(Trigger.search_count([("cron_id", "=", copy.id)]), 1)
+        self.assertFalse(Trigger.search_count([("cron_id", "=", inactive.id)]))
+
+    def test_crash_while_sending(self):
+        """A worker dies after claiming a chunk of emails: they are never sent
+        twice. Once the claim is an hour old, their lines fail with the
+        reason, and Retry failed sends them."""
+        message = self._mass_compose()
+        lines = self._queue_all(message)
+        claimed = lines[:30].mail_mail_id.sudo()._claim_for_sending()
+        self.assertEqual(len(claimed), 30)
+        # ... and the worker died here
+        self.env["customer.message"]._cron_process()
+        self.assertEqual(len(self.smtp_handler.messages), 171)
+        self.assertEqual(
+            set(lines[:30].mapped("state")),
+            {"processing"},
+            "another worker may still be sending them",
+        )
+        self.assertEqual(message.state, "processing")
+
+        claimed.flush_recordset()
+        self.env.cr.execute(
+            "UPDATE mail_mail SET write_date = write_date - interval '2 hours' "
+            "WHERE id = ANY(%s)",
+            [claimed.ids],
+        )
+        claimed.invalidate_recordset(["write_date"])
+        self.env["customer.message"]._cron_process()
+        self.assertEqual(len(self.smtp_handler.messages), 171, "not sent again")
+        self.assertEqual(set(lines[:30].mapped("state")), {"error"})
+        self.assertIn("Interrupted while sending", lines[0].failure_reason)
+        self.assertEqual(message.state, "error")
+
+        message.action_retry_failed()
+        self.env["customer.message"]._cron_process()
+        delivered = self._delivered()
+        self.assertEqual(len(delivered), 201)
+        self.assertEqual(len(set(delivered)), 201, "nobody got it twice")
+        self.assertEqual(message.state, "sent")
+
+    def test_server_closes_the_session(self):
+        """The SMTP server ends the session (421) at one recipient: that one
+        fails with the server's answer, the emails after it in the session
+        were not tried and stay queued, and the next run sends them once."""
+        message = self._mass_compose()
+        lines = self._queue_all(message)
+        closing = lines[10]
+        self.smtp_handler.closing.add(closing.email.lower())
+        with mute_logger("odoo.addons.base.models.ir_mail_server"):
+            lines._deliver()
+        # 10 sent before it in its chunk, then the other chunks, each over a
+        # session of its own
+        self.assertEqual(len(self.smtp_handler.messages), 10 + 201 - SEND_CHUNK_SIZE)
+        self.assertEqual(closing.state, "error")
+        self.assertIn("421", closing.failure_reason)
+        untried = lines[11:SEND_CHUNK_SIZE]
+        self.assertEqual(set(untried.mapped("state")), {"processing"})
+        self.assertEqual(set(untried.mail_mail_id.mapped("state")), {"outgoing"})
+
+        self.env["customer.message"]._cron_process()
+        delivered = self._delivered()
+        self.assertEqual(len(delivered), 200)
+        self.assertEqual(len(set(delivered)), 200, "nobody got it twice")
+        self.assertNotIn(closing.email, delivered)
+        self.assertEqual(message.state, "error")
+        self.assertEqual(message.sent_count, 200)
+
+    def test_history_filters(self):
+        message = self._mass_compose()
+        History = self.env["customer.message"]
+        self.assertIn(message, History.search([("state", "=", "new")]))
+        with self.assertRaisesRegex(UserError, "kept for the history"):
+            message.with_user(self.user_manager).unlink()
+        message.action_remove()
+        self.assertEqual(message.state, "removed")
+        self.assertNotIn(message, History.search([("state", "!=", "removed")]))
+        self.assertEqual(set(message.recipient_ids.mapped("state")), {"removed"})
+
+
+@tagged("customer_messages", "post_install", "-at_install")
+class TestComposerTour(HttpCase, SendingCase):
+    def test_composer_tour(self):
+        self.start_tour("/odoo", "customer_messages_composer", login="cm_user")
+        message = self.env["customer.message"].search(
+            [("subject", "=", "Planned maintenance")]
+        )
+        self.assertEqual(message.state, "sent")
+        self.assertEqual(message.recipient_ids.partner_id, self.alice | self.bob)
+        self.assertEqual(len(self.smtp_handler.messages), 2)
