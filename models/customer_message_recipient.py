@@ -67,6 +67,13 @@ class CustomerMessageRecipient(models.Model):
         selection=RECIPIENT_STATES, default="new", required=True, index=True
     )
     failure_reason = fields.Text()
+    delivery_attempts = fields.Integer(
+        help="Tries that got a temporary answer (the server busy or out of reach)."
+    )
+    last_answer = fields.Text(help="What the server answered the last try.")
+    next_try_date = fields.Datetime(
+        string="Next try", help="When a deferred email is tried again."
+    )
     sent_date = fields.Datetime(string="Sent on")
     done_date = fields.Datetime(string="Done on")
     read_date = fields.Datetime(
@@ -346,8 +353,13 @@ class CustomerMessageRecipient(models.Model):
     # ------------------------------------------------------------------
 
     def _action_cancel(self, reason):
-        """Cancel these lines and their queued emails and SMS."""
-        self.write(
+        """Cancel these lines and their queued emails and SMS. A line whose
+        email a worker is sending right now is left to finish as sent or
+        failed: no line ends cancelled once its email may have left."""
+        lines = self.filtered(
+            lambda line: not line.mail_mail_id.customer_message_claim_pid
+        )
+        lines.write(
             {
                 "state": "cancelled",
                 "failure_reason": reason,
@@ -355,11 +367,11 @@ class CustomerMessageRecipient(models.Model):
             }
         )
         # sudo: queue records, readable by administrators only
-        queued_mails = self.mail_mail_id.filtered(
+        queued_mails = lines.mail_mail_id.filtered(
             lambda mail: mail.state in ("outgoing", "exception")
         )
         queued_mails.sudo().write({"state": "cancel"})
-        queued_sms = self.sms_id.filtered(lambda sms: sms.state == "outgoing")
+        queued_sms = lines.sms_id.filtered(lambda sms: sms.state == "outgoing")
         queued_sms.sudo().action_set_canceled()
 
     def _cancel_from_queue(self):
@@ -378,10 +390,22 @@ class CustomerMessageRecipient(models.Model):
         now = fields.Datetime.now()
         if failure_reason:
             self.write(
-                {"state": "error", "failure_reason": failure_reason, "done_date": now}
+                {
+                    "state": "error",
+                    "failure_reason": failure_reason,
+                    "done_date": now,
+                    "next_try_date": False,
+                }
             )
         else:
-            self.write({"state": "sent", "done_date": now, "failure_reason": False})
+            self.write(
+                {
+                    "state": "sent",
+                    "done_date": now,
+                    "failure_reason": False,
+                    "next_try_date": False,
+                }
+            )
             # a line sent again (an SMS reported delivered after a failure
             # report...) keeps when it was first sent
             self.filtered(lambda recipient: not recipient.sent_date).sent_date = now

@@ -414,7 +414,8 @@ class CustomerMessage(models.Model):
         )
         for message in messages:
             message._process()
-        # emails queued and not sent yet (a crash, a closed SMTP session...)
+        # emails queued and not sent yet (a crash, a closed SMTP session, a
+        # later try...)
         sent = self._deliver_queued_emails()
         # SMS left queued the same way
         stalled_sms = self.env["customer.message.recipient"].search(
@@ -422,13 +423,7 @@ class CustomerMessage(models.Model):
             limit=self._get_batch_size(),
         )
         stalled_sms._deliver()
-        # emails whose worker died while sending them: not sent again
-        stale = self.env["mail.mail"].sudo()._settle_stale_claims()
-        (
-            sent
-            | stalled_sms.message_id
-            | stale.customer_message_recipient_id.message_id
-        )._update_state()
+        (sent | stalled_sms.message_id)._update_state()
 
     @api.model
     def _cron_send_emails(self):
@@ -445,6 +440,8 @@ class CustomerMessage(models.Model):
         :return: the messages whose emails were sent
         """
         MailMail = self.env["mail.mail"].sudo()  # sudo: queue records
+        # what workers that died left behind goes out again first
+        recovered = MailMail._recover_claims()
         now = fields.Datetime.now()
         domain = (
             Domain("customer_message_recipient_id", "!=", False)
@@ -454,7 +451,7 @@ class CustomerMessage(models.Model):
                 | Domain("scheduled_date", "<=", now)
             )
         )
-        messages = self.browse()
+        messages = recovered.customer_message_recipient_id.message_id
         last_id = 0
         while True:
             mails = MailMail.search(

@@ -6,3 +6,4 @@ from . import test_sms
 from . import test_automation
 from . import test_portal
 from . import test_security
+from . import test_delivery

@@ -101,17 +101,21 @@ class CustomerMessagesCommon(TransactionCase):
 
 class RecordingHandler:
     """aiosmtpd handler keeping every message received; refuses the
-    addresses listed in ``refused`` at RCPT time, as a real server does, and
-    ends the session (421) at RCPT time for the addresses in ``closing``."""
+    addresses listed in ``refused`` at RCPT time, as a real server does,
+    defers (451, greylisting) those in ``deferred``, and ends the session
+    (421) at RCPT time for the addresses in ``closing``."""
 
     def __init__(self):
         self.messages = []
         self.refused = set()
+        self.deferred = set()
         self.closing = set()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.lower() in self.closing:
             return "421 4.3.2 Service shutting down, closing channel"
+        if address.lower() in self.deferred:
+            return "451 4.7.1 Greylisted, please try again later"
         if address.lower() in self.refused:
             return f"550 5.1.1 <{address}>: mailbox unavailable"
         envelope.rcpt_tos.append(address)
@@ -171,6 +175,7 @@ class SMTPServerCase(CustomerMessagesCommon):
         )
         self.smtp_handler.messages.clear()
         self.smtp_handler.refused.clear()
+        self.smtp_handler.deferred.clear()
         self.smtp_handler.closing.clear()
 
     def received(self, address=None):

@@ -4,7 +4,7 @@ from odoo.exceptions import UserError
 from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
 
-from ..models.mail_mail import SEND_CHUNK_SIZE
+from ..models.mail_mail_sending import SEND_CHUNK_SIZE
 from .common import SendingCase
 
 
@@ -211,14 +211,14 @@ class TestMassSend(SendingCase):
         self.assertFalse(Trigger.search_count([("cron_id", "=", inactive.id)]))
 
     def test_crash_while_sending(self):
-        """A worker dies after claiming a chunk of emails: they are never sent
-        twice. Once the claim is an hour old, their lines fail with the
-        reason, and Retry failed sends them."""
+        """A worker dies after claiming a chunk of emails: while its database
+        connection lives, nobody else sends them; once it is gone (or the
+        claim is an hour old), they go out by themselves, once each."""
         message = self._mass_compose()
         lines = self._queue_all(message)
         claimed = lines[:30].mail_mail_id.sudo()._claim_for_sending()
         self.assertEqual(len(claimed), 30)
-        # ... and the worker died here
+        # ... and the worker stopped here, its connection still open
         self.env["customer.message"]._cron_process()
         self.assertEqual(len(self.smtp_handler.messages), 171)
         self.assertEqual(
@@ -228,30 +228,32 @@ class TestMassSend(SendingCase):
         )
         self.assertEqual(message.state, "processing")
 
+        # its connection is gone for 20 of them (a PID no backend has), and
+        # the claim of the 10 others is two hours old
         claimed.flush_recordset()
         self.env.cr.execute(
-            "UPDATE mail_mail SET write_date = write_date - interval '2 hours' "
+            "UPDATE mail_mail SET customer_message_claim_pid = 2147483647 "
             "WHERE id = ANY(%s)",
-            [claimed.ids],
+            [claimed[:20].ids],
         )
-        claimed.invalidate_recordset(["write_date"])
-        self.env["customer.message"]._cron_process()
-        self.assertEqual(len(self.smtp_handler.messages), 171, "not sent again")
-        self.assertEqual(set(lines[:30].mapped("state")), {"error"})
-        self.assertIn("Interrupted while sending", lines[0].failure_reason)
-        self.assertEqual(message.state, "error")
-
-        message.action_retry_failed()
+        self.env.cr.execute(
+            "UPDATE mail_mail SET customer_message_claim_date = "
+            "customer_message_claim_date - interval '2 hours' WHERE id = ANY(%s)",
+            [claimed[20:].ids],
+        )
+        claimed.invalidate_recordset()
         self.env["customer.message"]._cron_process()
         delivered = self._delivered()
         self.assertEqual(len(delivered), 201)
         self.assertEqual(len(set(delivered)), 201, "nobody got it twice")
+        self.assertEqual(set(lines.mapped("state")), {"sent"})
         self.assertEqual(message.state, "sent")
 
     def test_server_closes_the_session(self):
         """The SMTP server ends the session (421) at one recipient: that one
-        fails with the server's answer, the emails after it in the session
-        were not tried and stay queued, and the next run sends them once."""
+        is deferred with the server's answer (a temporary answer), the
+        emails after it in the session were not tried and go in the next
+        run, once; the deferred one is delivered at its next try."""
         message = self._mass_compose()
         lines = self._queue_all(message)
         closing = lines[10]
@@ -261,8 +263,10 @@ class TestMassSend(SendingCase):
         # 10 sent before it in its chunk, then the other chunks, each over a
         # session of its own
         self.assertEqual(len(self.smtp_handler.messages), 10 + 201 - SEND_CHUNK_SIZE)
-        self.assertEqual(closing.state, "error")
-        self.assertIn("421", closing.failure_reason)
+        self.assertEqual(closing.state, "processing")
+        self.assertEqual(closing.delivery_attempts, 1)
+        self.assertIn("421", closing.last_answer)
+        self.assertGreater(closing.next_try_date, closing.create_date)
         untried = lines[11:SEND_CHUNK_SIZE]
         self.assertEqual(set(untried.mapped("state")), {"processing"})
         self.assertEqual(set(untried.mail_mail_id.mapped("state")), {"outgoing"})
@@ -272,8 +276,18 @@ class TestMassSend(SendingCase):
         self.assertEqual(len(delivered), 200)
         self.assertEqual(len(set(delivered)), 200, "nobody got it twice")
         self.assertNotIn(closing.email, delivered)
-        self.assertEqual(message.state, "error")
-        self.assertEqual(message.sent_count, 200)
+        self.assertEqual(message.state, "processing", "one email waits")
+
+        # its next try comes, the server is fine again
+        self.smtp_handler.closing.clear()
+        closing.mail_mail_id.sudo().scheduled_date = closing.create_date
+        self.env["customer.message"]._cron_process()
+        delivered = self._delivered()
+        self.assertEqual(len(delivered), 201)
+        self.assertEqual(len(set(delivered)), 201, "nobody got it twice")
+        self.assertEqual(closing.state, "sent")
+        self.assertFalse(closing.next_try_date)
+        self.assertEqual(message.state, "sent")
 
     def test_history_filters(self):
         message = self._mass_compose()

@@ -1,0 +1,475 @@
+import logging
+import smtplib
+from datetime import timedelta
+
+import psycopg2.errors
+
+from odoo import api, fields, models
+from odoo.fields import Domain
+from odoo.tools import SQL, split_every
+from odoo.tools.mail import email_split_and_format_normalize
+
+from ..tools import delivery
+
+_logger = logging.getLogger(__name__)
+
+# Emails of customer messages claimed at once and sent over one SMTP session:
+# small enough for two workers to share a batch of them
+SEND_CHUNK_SIZE = 100
+# Chunks a worker with more to prepare leaves to the sending cron
+HAND_OVER_CHUNKS = 2
+# A claim whose worker is still connected but has not settled it after this
+# long was left behind by an error in that worker: it is released.
+CLAIM_TIMEOUT = timedelta(hours=1)
+
+
+class MailMail(models.Model):
+    """The module's sending loop for the emails of customer messages, the
+    way a mail system delivers: each email is claimed by one worker, sent,
+    and settled right after the server's answer (sent, failed for good, or
+    deferred to a later try), so that a worker killed while sending leaves
+    at most the one email in flight in doubt; the emails it had claimed and
+    not tried go out again by themselves."""
+
+    _inherit = "mail.mail"
+
+    customer_message_claim_pid = fields.Integer(
+        string="Claimed by",
+        copy=False,
+        index="btree_not_null",
+        help="The PostgreSQL backend of the worker sending it.",
+    )
+    customer_message_claim_date = fields.Datetime(string="Claimed on", copy=False)
+    customer_message_attempts = fields.Integer(string="Delivery attempts", copy=False)
+
+    def _send_customer_messages(self, auto_commit=False, hand_over=False):
+        """Send these queued emails, chunk by chunk: each chunk is claimed
+        (committed with auto_commit), so that no other worker takes it, then
+        sent over one SMTP session per mail server with Odoo's own email
+        builder and sender, each email settled (and committed) right after
+        the server's answer; the recipient lines follow per chunk.
+
+        With auto_commit and more than one chunk, the sending crons are
+        triggered: other cron workers claim chunks of them too.
+
+        :param bool auto_commit: commit the claims and each email's outcome
+            (crons; never in a caller's transaction)
+        :param bool hand_over: leave the last chunks queued for those other
+            workers (the caller has more to prepare meanwhile)
+        """
+        if self.env["ir.mail_server"]._disable_send():
+            return
+        chunks = list(split_every(SEND_CHUNK_SIZE, self.ids))
+        if (
+            auto_commit
+            and len(chunks) > 1
+            and self._trigger_sending_crons()
+            and hand_over
+        ):
+            chunks = chunks[:-HAND_OVER_CHUNKS]
+        retry = self._get_retry_settings()
+        for ids in chunks:
+            claimed = self.browse(ids)._claim_for_sending()
+            if auto_commit:
+                self.env["ir.cron"]._commit_progress()
+            if claimed:
+                claimed._deliver_claimed(retry, auto_commit)
+                if auto_commit:
+                    self.env["ir.cron"]._commit_progress()
+
+    @api.model
+    def _get_retry_settings(self):
+        params = self.env["ir.config_parameter"].sudo()
+        return {
+            name.rsplit(".", 1)[1]: int(params.get_param(name, default))
+            for name, default in (
+                delivery.RETRY_FIRST_DELAY,
+                delivery.RETRY_MAX_DELAY,
+                delivery.RETRY_LIFETIME,
+            )
+        }
+
+    @api.model
+    def _trigger_sending_crons(self, at=None):
+        """Wake the sending crons up (but the one running this), so that
+        other cron workers claim chunks too. The module ships one; each
+        active copy of it (same code) is one more worker.
+
+        :return: the crons triggered
+        """
+        # sudo: crons are triggered, whoever sends
+        shipped = self.env.ref(
+            "customer_messages.ir_cron_customer_message_send", raise_if_not_found=False
+        )
+        if not shipped:
+            return self.env["ir.cron"]
+        crons = (
+            self.env["ir.cron"]
+            .sudo()
+            .search(
+                [
+                    ("model_id", "=", shipped.sudo().model_id.id),
+                    ("code", "=", shipped.sudo().code),
+                    ("id", "!=", self.env.context.get("cron_id", False)),
+                ]
+            )
+        )
+        for cron in crons:
+            cron._trigger(at=at)
+        return crons
+
+    def _claim_for_sending(self):
+        """Lock the ones still outgoing, skipping those another transaction
+        holds, and mark them as being sent by this worker."""
+        self.flush_recordset(["state"])
+        try:
+            with self.env.cr.savepoint():
+                # try_lock_for_update() would do, but it logs the expected
+                # conflict between workers below as an error ("bad query")
+                self.env.cr.execute(
+                    SQL(
+                        "SELECT id FROM mail_mail "
+                        "WHERE id = ANY(%s) AND state = 'outgoing' "
+                        "ORDER BY id FOR UPDATE SKIP LOCKED",
+                        self.ids,
+                    ),
+                    log_exceptions=False,
+                )
+                claimed = self.browse(row[0] for row in self.env.cr.fetchall())
+        except psycopg2.errors.SerializationFailure:
+            # another worker claimed some of them since this transaction
+            # began: they are its own
+            return self.browse()
+        self.env.cr.execute("SELECT pg_backend_pid()")
+        claimed.write(
+            {
+                "state": "exception",
+                "failure_type": "unknown",
+                "failure_reason": self.env._("Being sent"),
+                "customer_message_claim_pid": self.env.cr.fetchone()[0],
+                "customer_message_claim_date": fields.Datetime.now(),
+            }
+        )
+        claimed.flush_recordset()  # _settle writes over it in SQL
+        return claimed
+
+    def _deliver_claimed(self, retry, auto_commit):
+        """Send claimed emails over one SMTP session per mail server and
+        sender, grouped as Odoo's ``mail.mail.send`` groups them
+        (``_split_by_mail_configuration``, then ``ir.mail_server._connect__``).
+        A server that refuses the connection hands over to the next one
+        allowed for the sender; when none answers, the emails wait."""
+        IrMailServer = self.env["ir.mail_server"]
+        for (
+            server_id,
+            alias_domain_id,
+            smtp_from,
+            ids,
+        ) in self._split_by_mail_configuration():
+            mails = self.browse(ids)
+            mail_server = IrMailServer.browse(server_id)
+            if mail_server.owner_user_id:
+                # a personal mail server: Odoo throttles and reschedules
+                mails.write({"state": "outgoing", "customer_message_claim_pid": 0})
+                mails.send()
+                continue
+            smtp_session, mail_server, error = self._connect_with_failover(
+                mail_server, smtp_from
+            )
+            outcome = {}
+            if smtp_session is None:
+                _logger.warning("Customer messages: no SMTP connection: %s", error)
+                for mail in mails:
+                    outcome[mail.id] = mail._settle(error, retry, auto_commit)
+            else:
+                try:
+                    outcome = mails._deliver_over(
+                        smtp_session, mail_server, alias_domain_id, retry, auto_commit
+                    )
+                finally:
+                    try:
+                        smtp_session.quit()
+                    except smtplib.SMTPException:
+                        _logger.info("Customer messages: SMTP session already closed")
+            mails._apply_outcome(outcome)
+
+    @api.model
+    def _connect_with_failover(self, mail_server, smtp_from):
+        """(session, server, None), or (None, None, the last error) when no
+        server allowed for the sender accepts a connection: the mail's own
+        server (or Odoo's choice) first, then the others by sequence."""
+        IrMailServer = self.env["ir.mail_server"]
+        candidates = [mail_server] if mail_server else []
+        # sudo: the servers are only tried, as Odoo's own choice does
+        public = IrMailServer.sudo().search(
+            IrMailServer._find_mail_server_allowed_domain(), order="sequence, id"
+        )
+        for server in public:
+            if server not in candidates:
+                candidates.append(server)
+        error = None
+        for server in candidates or [IrMailServer]:
+            if server and not server._match_from_filter(smtp_from, server.from_filter):
+                continue
+            try:
+                session = IrMailServer._connect__(
+                    mail_server_id=server.id or None, smtp_from=smtp_from
+                )
+            except Exception as connect_error:  # noqa: BLE001 - try the next one
+                error = connect_error
+                continue
+            return session, server, None
+        return None, None, error
+
+    def _deliver_over(self, smtp_session, mail_server, alias_domain_id, retry, commit):
+        """Build and send each email over the session, settling each one
+        right after the server's answer.
+
+        Mirrors the inner loop of Odoo's ``mail.mail._send`` (mail/models/
+        mail_mail.py, Odoo 19.0): the sender normalised, each email of
+        ``_prepare_outgoing_list`` built by ``ir.mail_server._build_email__``
+        and sent by ``send_email`` in the alias domain's context, its bounce
+        address from the email's Return-Path. It differs in what comes
+        around it: the chunk was claimed, each outcome is settled by
+        ``_settle`` (temporary answers are tried again later), the lines
+        follow in ``_apply_outcome``. Check it against that method when
+        upgrading Odoo.
+
+        :return: {mail id: outcome of _settle}; emails not tried because the
+            session broke are left out
+        """
+        IrMailServer = self.env["ir.mail_server"]
+        alias_domain = self.env["mail.alias.domain"].sudo().browse(alias_domain_id)
+        outcome = {}
+        for mail in self:
+            if getattr(smtp_session, "sock", True) is None:
+                # the server closed the session (a 421 answer...): the rest
+                # were not tried and are released
+                break
+            try:
+                # as Odoo: an address formatted twice is taken apart again
+                emails_from = email_split_and_format_normalize(mail.email_from)
+                email_from = emails_from[0] if emails_from else mail.email_from
+                for email in mail._prepare_outgoing_list(mail_server=mail_server):
+                    context = {
+                        "send_validated_to": email.pop("email_to_normalized", [])
+                    }
+                    if alias_domain:
+                        context.update(
+                            domain_notifications_email=alias_domain.default_from_email,
+                            domain_bounce_address=email["headers"].get("Return-Path")
+                            or alias_domain.bounce_email,
+                        )
+                    sender = IrMailServer.with_context(**context)
+                    message = sender._build_email__(
+                        email_from=email_from,
+                        email_to=email["email_to"],
+                        email_cc=email["email_cc"],
+                        reply_to=email["reply_to"],
+                        subject=email["subject"],
+                        body=email["body"],
+                        body_alternative=email["body_alternative"],
+                        subtype="html",
+                        subtype_alternative="plain",
+                        attachments=email["attachments"],
+                        message_id=email["message_id"],
+                        references=email["references"],
+                        object_id=email["object_id"],
+                        headers=email["headers"],
+                    )
+                    sender.send_email(
+                        message,
+                        mail_server_id=mail.mail_server_id.id,
+                        smtp_session=smtp_session,
+                    )
+                outcome[mail.id] = mail._settle(None, retry, commit)
+            except psycopg2.Error:
+                # the transaction is lost: what is claimed is released later
+                raise
+            except AssertionError as error:
+                # Odoo's checks of the sender and recipient addresses: final
+                outcome[mail.id] = mail._settle(
+                    self._get_address_failure(error), retry, commit
+                )
+            except Exception as error:  # noqa: BLE001 - the email's status
+                _logger.info("Customer messages: email %s: %s", mail.id, error)
+                outcome[mail.id] = mail._settle(error, retry, commit)
+                if isinstance(error, smtplib.SMTPServerDisconnected):
+                    break  # the rest were not tried
+        return outcome
+
+    def _settle(self, answer, retry, commit):
+        """Record the server's answer for this email at once, and commit it
+        (with commit): Sent; Exception with the reason (a permanent answer,
+        or a temporary one past the lifetime); or Outgoing again, to be tried
+        after the retry delay.
+
+        :param answer: None (accepted), an exception, or (failure type,
+            reason) of Odoo's address checks
+        :return: ("sent",), ("failed", failure type, reason) or
+            ("deferred", answer, next try)
+        """
+        self.ensure_one()
+        now = fields.Datetime.now()
+        if answer is None:
+            outcome = ("sent",)
+            values = SQL("state = 'sent', failure_type = NULL, failure_reason = NULL")
+        else:
+            if isinstance(answer, tuple):
+                temporary, (failure_type, reason) = False, answer
+            else:
+                temporary, reason = delivery.classify(answer)
+                failure_type = "mail_smtp"
+            attempts = self.customer_message_attempts + 1
+            expired = self.create_date + timedelta(seconds=retry["retry_lifetime"])
+            if temporary and now < expired:
+                next_try = now + delivery.retry_delay(
+                    attempts, retry["retry_first_delay"], retry["retry_max_delay"]
+                )
+                outcome = ("deferred", reason, next_try)
+                values = SQL(
+                    "state = 'outgoing', scheduled_date = %s, failure_reason = %s",
+                    next_try,
+                    reason,
+                )
+            else:
+                if temporary:
+                    reason = self.env._(
+                        "Gave up after %(count)s attempts: %(answer)s",
+                        count=attempts,
+                        answer=reason,
+                    )
+                outcome = ("failed", failure_type, reason)
+                values = SQL(
+                    "state = 'exception', failure_type = %s, failure_reason = %s",
+                    failure_type,
+                    reason,
+                )
+        # one statement, committed right after the answer: this email is no
+        # longer in doubt (the ORM follows in _apply_outcome)
+        self.flush_recordset()
+        self.env.cr.execute(
+            SQL(
+                "UPDATE mail_mail SET %s, customer_message_claim_pid = NULL, "
+                "customer_message_attempts = COALESCE(customer_message_attempts, 0) "
+                "+ %s "
+                "WHERE id = %s",
+                values,
+                int(outcome[0] != "sent"),
+                self.id,
+            )
+        )
+        self.invalidate_recordset()
+        if commit:
+            # the sending loop owns its transaction (crons: see auto_commit);
+            # ir.cron._commit_progress would add a write per email
+            self.env.cr.commit()  # pylint: disable=invalid-commit
+        return outcome
+
+    def _apply_outcome(self, outcome):
+        """The ORM follows the settled emails: their lines get the result
+        (through _postprocess_sent_message for sent and failed ones), sent
+        emails are deleted, deferred lines show their next try; the emails
+        not tried are released."""
+        self.invalidate_recordset()
+        untried = self - self.browse(outcome)
+        if untried:
+            untried.write(
+                {
+                    "state": "outgoing",
+                    "failure_type": False,
+                    "failure_reason": False,
+                    "customer_message_claim_pid": 0,
+                }
+            )
+        by_kind = {"sent": [], "failed": {}, "deferred": []}
+        for mail_id, result in outcome.items():
+            if result[0] == "failed":
+                by_kind["failed"].setdefault(result[1:], []).append(mail_id)
+            else:
+                by_kind[result[0]].append(mail_id)
+        if by_kind["sent"]:
+            # deletes the ones to auto delete, in one go
+            self.browse(by_kind["sent"])._postprocess_sent_message(
+                success_pids=[], success_emails=[]
+            )
+        for (failure_type, reason), mail_ids in by_kind["failed"].items():
+            self.browse(mail_ids)._postprocess_sent_message(
+                success_pids=[],
+                success_emails=[],
+                failure_reason=reason,
+                failure_type=failure_type,
+            )
+        deferred = self.browse(by_kind["deferred"])
+        for mail in deferred:
+            _kind, answer, next_try = outcome[mail.id]
+            # sudo: the line follows its email, whoever sends
+            mail.customer_message_recipient_id.sudo().write(
+                {
+                    "delivery_attempts": mail.customer_message_attempts,
+                    "last_answer": answer,
+                    "next_try_date": next_try,
+                }
+            )
+        if deferred:
+            self._trigger_sending_crons(at=min(deferred.mapped("scheduled_date")))
+
+    @api.model
+    def _get_address_failure(self, error):
+        """(failure type, reason) of an address refused by Odoo's checks."""
+        IrMailServer = self.env["ir.mail_server"]
+        code = error.args[0] if error.args else str(error)
+        failure_type = {
+            IrMailServer.NO_VALID_RECIPIENT: "mail_email_invalid",
+            IrMailServer.NO_VALID_FROM: "mail_from_invalid",
+            IrMailServer.NO_FOUND_FROM: "mail_from_missing",
+            IrMailServer.NO_FOUND_SMTP_FROM: "mail_from_missing",
+        }.get(code, "unknown")
+        return failure_type, str(error.args[-1]) if error.args else str(error)
+
+    @api.model
+    def _recover_claims(self):
+        """What workers that died (killed, PostgreSQL restarted) left: the
+        emails they had claimed and not settled go out again (at most the
+        one in flight per worker may then arrive twice), and the emails they
+        settled get their lines updated.
+
+        :return: the emails whose lines changed
+        """
+        self.env.cr.execute(
+            SQL(
+                # a claim's worker is alive while its backend is connected
+                "SELECT id FROM mail_mail WHERE customer_message_claim_pid > 0 "
+                "AND state = 'exception' AND (customer_message_claim_date < %s "
+                "OR customer_message_claim_pid NOT IN "
+                "(SELECT pid FROM pg_stat_activity))",
+                fields.Datetime.now() - CLAIM_TIMEOUT,
+            )
+        )
+        orphans = self.browse(row[0] for row in self.env.cr.fetchall())
+        orphans.write(
+            {
+                "state": "outgoing",
+                "failure_type": False,
+                "failure_reason": False,
+                "customer_message_claim_pid": 0,
+            }
+        )
+        # settled by a worker that died before its lines followed
+        settled = self.search(
+            Domain("customer_message_recipient_id.state", "=", "processing")
+            & Domain("state", "in", ("sent", "exception"))
+            & Domain("customer_message_claim_pid", "in", (0, False))
+        ).filtered(
+            # not an email of an earlier try of a line sent again
+            lambda mail: mail.customer_message_recipient_id.mail_mail_id == mail
+        )
+        settled._apply_outcome(
+            {
+                mail.id: ("sent",)
+                if mail.state == "sent"
+                else ("failed", mail.failure_type or "unknown", mail.failure_reason)
+                for mail in settled
+            }
+        )
+        return settled
