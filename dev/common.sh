@@ -301,7 +301,7 @@ cm_setup() {
 
 cm_odoo() {
     # Odoo's own command line; it reads the project's configuration from ODOO_RC.
-    "$CM_VENV/bin/python" -m odoo "$@"
+    "$CM_VENV/bin/python" "$CM_REPO/dev/odoo-bin" "$@"
 }
 
 cm_psql() {
@@ -310,4 +310,41 @@ cm_psql() {
 
 cm_db_exists() {
     [ "$(cm_psql -tA -c "SELECT 1 FROM pg_database WHERE datname = '$1'")" = 1 ]
+}
+
+cm_deps_template() {
+    # Prints the name of the template database holding the module's
+    # dependencies (Odoo's apps only), built once and kept until Odoo or the
+    # dependencies change; one build at a time, whatever runs in parallel.
+    local deps key template filestore="$CM_CACHE/data/filestore" old
+    deps=$(python - "$CM_REPO/__manifest__.py" <<'PYEOF'
+import ast, sys
+print(",".join(sorted(ast.literal_eval(open(sys.argv[1]).read())["depends"])))
+PYEOF
+)
+    key=$(printf '%s|%s|%s' "$deps" "$CM_ODOO" "$(sha256sum "$CM_ODOO/odoo/release.py")" | sha256sum | cut -c1-10)
+    template="cm_template_$key"
+    exec 9>"$CM_CACHE/template.lock"
+    flock 9
+    if ! cm_db_exists "$template"; then
+        cm_log "building the template database $template ($deps), once"
+        for old in $(cm_psql -tA -c "SELECT datname FROM pg_database WHERE datname LIKE 'cm\_template\_%'"); do
+            dropdb --if-exists "$old" && rm -rf "${filestore:?}/$old"
+        done
+        cm_odoo -d "$template.partial" -i "$deps" --stop-after-init --no-http --log-level=warn >&2 \
+            || cm_die "installing $deps failed"
+        cm_psql -c "ALTER DATABASE \"$template.partial\" RENAME TO \"$template\""
+        rm -rf "${filestore:?}/$template" && mv "$filestore/$template.partial" "$filestore/$template" 2>/dev/null || true
+    fi
+    flock -u 9
+    echo "$template"
+}
+
+cm_copy_db() {
+    # $1 template, $2 new database (dropped first), with its filestore
+    local filestore="$CM_CACHE/data/filestore"
+    dropdb --if-exists --force "$2"
+    rm -rf "${filestore:?}/$2"
+    createdb -T "$1" "$2"
+    if [ -d "$filestore/$1" ]; then cp -a "$filestore/$1" "$filestore/$2"; fi
 }

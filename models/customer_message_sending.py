@@ -424,11 +424,13 @@ class CustomerMessage(models.Model):
         )
         stalled_sms._deliver()
         (sent | stalled_sms.message_id)._update_state()
+        self.env["mail.mail"].sudo()._trigger_next_try()
 
     @api.model
     def _cron_send_emails(self):
         """A sending worker beside the processing cron (see _process)."""
         self._deliver_queued_emails()._update_state()
+        self.env["mail.mail"].sudo()._trigger_next_try()
 
     @api.model
     def _deliver_queued_emails(self):
@@ -446,12 +448,13 @@ class CustomerMessage(models.Model):
         domain = (
             Domain("customer_message_recipient_id", "!=", False)
             & Domain("state", "=", "outgoing")
+            & Domain("customer_message_claim_pid", "in", (0, False))
             & (
                 Domain("scheduled_date", "=", False)
                 | Domain("scheduled_date", "<=", now)
             )
         )
-        messages = recovered.customer_message_recipient_id.message_id
+        messages = recovered
         last_id = 0
         while True:
             mails = MailMail.search(

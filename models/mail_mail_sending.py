@@ -5,7 +5,6 @@ from datetime import timedelta
 import psycopg2.errors
 
 from odoo import api, fields, models
-from odoo.fields import Domain
 from odoo.tools import SQL, split_every
 from odoo.tools.mail import email_split_and_format_normalize
 
@@ -91,8 +90,9 @@ class MailMail(models.Model):
 
     @api.model
     def _trigger_sending_crons(self, at=None):
-        """Wake the sending crons up (but the one running this), so that
-        other cron workers claim chunks too. The module ships one; each
+        """Wake the sending crons up, so that other cron workers claim
+        chunks too (now: all but the one running this), or for the next try
+        of deferred emails (at: all of them). The module ships one; each
         active copy of it (same code) is one more worker.
 
         :return: the crons triggered
@@ -110,13 +110,28 @@ class MailMail(models.Model):
                 [
                     ("model_id", "=", shipped.sudo().model_id.id),
                     ("code", "=", shipped.sudo().code),
-                    ("id", "!=", self.env.context.get("cron_id", False)),
+                    ("id", "!=", not at and self.env.context.get("cron_id", False)),
                 ]
             )
         )
         for cron in crons:
             cron._trigger(at=at)
         return crons
+
+    @api.model
+    def _trigger_next_try(self):
+        """At the end of a run, wake the sending crons up for the earliest
+        deferred email (a trigger made during the run may be cleared with
+        the run's own)."""
+        self.env.cr.execute(
+            "SELECT min(scheduled_date) FROM mail_mail "
+            "WHERE customer_message_recipient_id IS NOT NULL AND state = 'outgoing'"
+        )
+        next_try = self.env.cr.fetchone()[0]
+        if next_try:
+            self._trigger_sending_crons(
+                at=max(next_try, fields.Datetime.now() + timedelta(seconds=1))
+            )
 
     def _claim_for_sending(self):
         """Lock the ones still outgoing, skipping those another transaction
@@ -128,8 +143,11 @@ class MailMail(models.Model):
                 # conflict between workers below as an error ("bad query")
                 self.env.cr.execute(
                     SQL(
+                        # an email a worker settled but still holds (its
+                        # lines follow at the end of its chunk) is its own
                         "SELECT id FROM mail_mail "
                         "WHERE id = ANY(%s) AND state = 'outgoing' "
+                        "AND COALESCE(customer_message_claim_pid, 0) = 0 "
                         "ORDER BY id FOR UPDATE SKIP LOCKED",
                         self.ids,
                     ),
@@ -350,7 +368,8 @@ class MailMail(models.Model):
         self.flush_recordset()
         self.env.cr.execute(
             SQL(
-                "UPDATE mail_mail SET %s, customer_message_claim_pid = NULL, "
+                # the claim date goes, the worker stays until its lines follow
+                "UPDATE mail_mail SET %s, customer_message_claim_date = NULL, "
                 "customer_message_attempts = COALESCE(customer_message_attempts, 0) "
                 "+ %s "
                 "WHERE id = %s",
@@ -379,9 +398,11 @@ class MailMail(models.Model):
                     "state": "outgoing",
                     "failure_type": False,
                     "failure_reason": False,
-                    "customer_message_claim_pid": 0,
+                    "customer_message_claim_date": False,
                 }
             )
+        # the lines follow: the emails are nobody's any more
+        self.write({"customer_message_claim_pid": 0})
         by_kind = {"sent": [], "failed": {}, "deferred": []}
         for mail_id, result in outcome.items():
             if result[0] == "failed":
@@ -431,45 +452,42 @@ class MailMail(models.Model):
     def _recover_claims(self):
         """What workers that died (killed, PostgreSQL restarted) left: the
         emails they had claimed and not settled go out again (at most the
-        one in flight per worker may then arrive twice), and the emails they
-        settled get their lines updated.
+        one in flight per worker may then arrive twice), and the lines of the
+        emails they settled follow them. A worker is alive while its
+        PostgreSQL backend is connected; a claim an hour old is released
+        even so (an error in that worker left it).
 
-        :return: the emails whose lines changed
+        :return: the messages whose lines changed
         """
         self.env.cr.execute(
             SQL(
-                # a claim's worker is alive while its backend is connected
                 "SELECT id FROM mail_mail WHERE customer_message_claim_pid > 0 "
-                "AND state = 'exception' AND (customer_message_claim_date < %s "
-                "OR customer_message_claim_pid NOT IN "
-                "(SELECT pid FROM pg_stat_activity))",
+                "AND (customer_message_claim_pid NOT IN "
+                "(SELECT pid FROM pg_stat_activity) OR "
+                "customer_message_claim_date < %s)",
                 fields.Datetime.now() - CLAIM_TIMEOUT,
             )
         )
-        orphans = self.browse(row[0] for row in self.env.cr.fetchall())
-        orphans.write(
+        left = self.browse(row[0] for row in self.env.cr.fetchall())
+        unsettled = left.filtered("customer_message_claim_date")
+        unsettled.write(
             {
                 "state": "outgoing",
                 "failure_type": False,
                 "failure_reason": False,
                 "customer_message_claim_pid": 0,
+                "customer_message_claim_date": False,
             }
         )
-        # settled by a worker that died before its lines followed
-        settled = self.search(
-            Domain("customer_message_recipient_id.state", "=", "processing")
-            & Domain("state", "in", ("sent", "exception"))
-            & Domain("customer_message_claim_pid", "in", (0, False))
-        ).filtered(
-            # not an email of an earlier try of a line sent again
-            lambda mail: mail.customer_message_recipient_id.mail_mail_id == mail
-        )
+        settled = left - unsettled
+        messages = settled.customer_message_recipient_id.message_id
         settled._apply_outcome(
             {
                 mail.id: ("sent",)
                 if mail.state == "sent"
                 else ("failed", mail.failure_type or "unknown", mail.failure_reason)
                 for mail in settled
+                if mail.state in ("sent", "exception")
             }
         )
-        return settled
+        return messages
