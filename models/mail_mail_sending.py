@@ -67,14 +67,21 @@ class MailMail(models.Model):
         ):
             chunks = chunks[:-HAND_OVER_CHUNKS]
         retry = self._get_retry_settings()
-        for ids in chunks:
-            claimed = self.browse(ids)._claim_for_sending()
-            if auto_commit:
-                self.env["ir.cron"]._commit_progress()
-            if claimed:
-                claimed._deliver_claimed(retry, auto_commit)
+        # each email's outcome is committed on a cursor of its own: a commit
+        # of this one would empty the ORM cache, email after email
+        settle_cr = self.env.registry.cursor() if auto_commit else None
+        try:
+            for ids in chunks:
+                claimed = self.browse(ids)._claim_for_sending()
                 if auto_commit:
                     self.env["ir.cron"]._commit_progress()
+                if claimed:
+                    claimed._deliver_claimed(retry, settle_cr)
+                    if auto_commit:
+                        self.env["ir.cron"]._commit_progress()
+        finally:
+            if settle_cr:
+                settle_cr.close()
 
     @api.model
     def _get_retry_settings(self):
@@ -171,7 +178,7 @@ class MailMail(models.Model):
         claimed.flush_recordset()  # _settle writes over it in SQL
         return claimed
 
-    def _deliver_claimed(self, retry, auto_commit):
+    def _deliver_claimed(self, retry, settle_cr=None):
         """Send claimed emails over one SMTP session per mail server and
         sender, grouped as Odoo's ``mail.mail.send`` groups them
         (``_split_by_mail_configuration``, then ``ir.mail_server._connect__``).
@@ -198,17 +205,20 @@ class MailMail(models.Model):
             if smtp_session is None:
                 _logger.warning("Customer messages: no SMTP connection: %s", error)
                 for mail in mails:
-                    outcome[mail.id] = mail._settle(error, retry, auto_commit)
+                    outcome[mail.id] = mail._settle(error, retry, settle_cr)
             else:
                 try:
                     outcome = mails._deliver_over(
-                        smtp_session, mail_server, alias_domain_id, retry, auto_commit
+                        smtp_session, mail_server, alias_domain_id, retry, settle_cr
                     )
                 finally:
                     try:
                         smtp_session.quit()
                     except smtplib.SMTPException:
                         _logger.info("Customer messages: SMTP session already closed")
+            if settle_cr:
+                # a snapshot that sees the outcomes committed on settle_cr
+                self.env.cr.commit()  # pylint: disable=invalid-commit
             mails._apply_outcome(outcome)
 
     @api.model
@@ -239,7 +249,9 @@ class MailMail(models.Model):
             return session, server, None
         return None, None, error
 
-    def _deliver_over(self, smtp_session, mail_server, alias_domain_id, retry, commit):
+    def _deliver_over(
+        self, smtp_session, mail_server, alias_domain_id, retry, settle_cr
+    ):
         """Build and send each email over the session, settling each one
         right after the server's answer.
 
@@ -300,27 +312,27 @@ class MailMail(models.Model):
                         mail_server_id=mail.mail_server_id.id,
                         smtp_session=smtp_session,
                     )
-                outcome[mail.id] = mail._settle(None, retry, commit)
+                outcome[mail.id] = mail._settle(None, retry, settle_cr)
             except psycopg2.Error:
                 # the transaction is lost: what is claimed is released later
                 raise
             except AssertionError as error:
                 # Odoo's checks of the sender and recipient addresses: final
                 outcome[mail.id] = mail._settle(
-                    self._get_address_failure(error), retry, commit
+                    self._get_address_failure(error), retry, settle_cr
                 )
             except Exception as error:  # noqa: BLE001 - the email's status
                 _logger.info("Customer messages: email %s: %s", mail.id, error)
-                outcome[mail.id] = mail._settle(error, retry, commit)
+                outcome[mail.id] = mail._settle(error, retry, settle_cr)
                 if isinstance(error, smtplib.SMTPServerDisconnected):
                     break  # the rest were not tried
         return outcome
 
-    def _settle(self, answer, retry, commit):
-        """Record the server's answer for this email at once, and commit it
-        (with commit): Sent; Exception with the reason (a permanent answer,
-        or a temporary one past the lifetime); or Outgoing again, to be tried
-        after the retry delay.
+    def _settle(self, answer, retry, settle_cr=None):
+        """Record the server's answer for this email at once: Sent;
+        Exception with the reason (a permanent answer, or a temporary one
+        past the lifetime); or Outgoing again, to be tried after the retry
+        delay. With settle_cr, it is committed there right away.
 
         :param answer: None (accepted), an exception, or (failure type,
             reason) of Odoo's address checks
@@ -366,7 +378,7 @@ class MailMail(models.Model):
         # one statement, committed right after the answer: this email is no
         # longer in doubt (the ORM follows in _apply_outcome)
         self.flush_recordset()
-        self.env.cr.execute(
+        (settle_cr or self.env.cr).execute(
             SQL(
                 # the claim date goes, the worker stays until its lines follow
                 "UPDATE mail_mail SET %s, customer_message_claim_date = NULL, "
@@ -378,11 +390,10 @@ class MailMail(models.Model):
                 self.id,
             )
         )
-        self.invalidate_recordset()
-        if commit:
-            # the sending loop owns its transaction (crons: see auto_commit);
-            # ir.cron._commit_progress would add a write per email
-            self.env.cr.commit()  # pylint: disable=invalid-commit
+        if settle_cr:
+            settle_cr.commit()
+        else:
+            self.invalidate_recordset()
         return outcome
 
     def _apply_outcome(self, outcome):

@@ -163,7 +163,7 @@ class TestDelivery(SendingCase):
         message.with_user(self.user_sender).action_cancel()
         self.assertEqual(lines[0].state, "processing", "its email is being sent")
         self.assertEqual(set(lines[1:].mapped("state")), {"cancelled"})
-        in_flight._deliver_claimed(in_flight._get_retry_settings(), False)
+        in_flight._deliver_claimed(in_flight._get_retry_settings())
         self.env["customer.message"]._cron_process()
         received = {
             rcpt for item in self.smtp_handler.messages for rcpt in item["rcpt_tos"]
