@@ -10,6 +10,7 @@ from . import account_move
 from . import ir_actions_server
 from . import mail_mail
 from . import mail_mail_sending
+from . import mail_mail_recovery
 from . import mail_template
 from . import mail_thread
 from . import sms_sms
