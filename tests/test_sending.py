@@ -235,7 +235,7 @@ class TestSingleSend(SendingCase):
 
     @mute_logger(
         "odoo.addons.mail.models.mail_render_mixin",
-        "odoo.addons.customer_messages.models.customer_message_recipient",
+        "odoo.addons.customer_messages.models.customer_message_sending",
     )
     def test_failure_of_one_does_not_stop_the_others(self):
         carol = self._create_customer(
