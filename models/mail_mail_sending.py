@@ -233,8 +233,10 @@ class MailMail(models.Model):
             if server not in candidates:
                 candidates.append(server)
         error = None
-        for server in candidates or [IrMailServer]:
-            if server and not server._match_from_filter(smtp_from, server.from_filter):
+        for index, server in enumerate(candidates or [IrMailServer]):
+            # Odoo's own choice is always tried; the others if the sender
+            # may go through them
+            if index and not server._match_from_filter(smtp_from, server.from_filter):
                 continue
             try:
                 session = IrMailServer._connect__(
