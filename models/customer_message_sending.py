@@ -437,7 +437,8 @@ class CustomerMessage(models.Model):
         """Send the queued emails of customer messages until none is left,
         chunk by chunk: several workers may run it at once, each chunk is
         claimed by one of them. Emails tried in this run and queued again
-        (the server ended the session...) wait for the next one.
+        (the server ended the session...) wait for the next one, as do all
+        of them once a sending limit holds them.
 
         :return: the messages whose emails were sent
         """
@@ -466,5 +467,6 @@ class CustomerMessage(models.Model):
                 break
             last_id = mails[-1].id
             messages |= mails.customer_message_recipient_id.message_id
-            mails._send_customer_messages(auto_commit=self._auto_commit())
+            if mails._send_customer_messages(auto_commit=self._auto_commit()):
+                break  # a sending limit holds the rest until its next slot
         return messages

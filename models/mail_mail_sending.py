@@ -1,6 +1,7 @@
 import logging
+import math
 import smtplib
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import psycopg2.errors
 
@@ -9,6 +10,7 @@ from odoo.tools import SQL, split_every
 from odoo.tools.mail import email_split_and_format_normalize
 
 from ..tools import delivery
+from .customer_message_throttle import Pacer
 
 _logger = logging.getLogger(__name__)
 
@@ -52,9 +54,11 @@ class MailMail(models.Model):
             (crons; never in a caller's transaction)
         :param bool hand_over: leave the last chunks queued for those other
             workers (the caller has more to prepare meanwhile)
+        :return: whether a sending limit stopped the run (the rest waits for
+            its slots)
         """
         if self.env["ir.mail_server"]._disable_send():
-            return
+            return False
         chunks = list(split_every(SEND_CHUNK_SIZE, self.ids))
         if (
             auto_commit
@@ -67,18 +71,23 @@ class MailMail(models.Model):
         # each email's outcome is committed on a cursor of its own: a commit
         # of this one would empty the ORM cache, email after email
         settle_cr = self.env.registry.cursor() if auto_commit else None
+        # waiting for a sending limit's slot, in crons only
+        pacer = Pacer(self.env, settle_cr or self.env.cr, wait=auto_commit)
         try:
             for ids in chunks:
                 claimed = self.browse(ids)._claim_for_sending()
                 if auto_commit:
                     self.env["ir.cron"]._commit_progress()
                 if claimed:
-                    claimed._deliver_claimed(retry, settle_cr)
+                    claimed._deliver_claimed(retry, settle_cr, pacer)
                     if auto_commit:
                         self.env["ir.cron"]._commit_progress()
+                if pacer.stopped:
+                    break
         finally:
             if settle_cr:
                 settle_cr.close()
+        return pacer.stopped
 
     @api.model
     def _get_retry_settings(self):
@@ -175,13 +184,15 @@ class MailMail(models.Model):
         claimed.flush_recordset()  # _settle writes over it in SQL
         return claimed
 
-    def _deliver_claimed(self, retry, settle_cr=None):
+    def _deliver_claimed(self, retry, settle_cr=None, pacer=None):
         """Send claimed emails over one SMTP session per mail server and
         sender, grouped as Odoo's ``mail.mail.send`` groups them
         (``_split_by_mail_configuration``, then ``ir.mail_server._connect__``).
         A server that refuses the connection hands over to the next one
-        allowed for the sender; when none answers, the emails wait."""
+        allowed for the sender; when none answers, the emails wait. The
+        sending limits of the server that takes them pace them (pacer)."""
         IrMailServer = self.env["ir.mail_server"]
+        pacer = pacer or Pacer(self.env, settle_cr or self.env.cr, wait=False)
         for (
             server_id,
             alias_domain_id,
@@ -206,7 +217,12 @@ class MailMail(models.Model):
             else:
                 try:
                     outcome = mails._deliver_over(
-                        smtp_session, mail_server, alias_domain_id, retry, settle_cr
+                        smtp_session,
+                        mail_server,
+                        alias_domain_id,
+                        retry,
+                        settle_cr,
+                        pacer,
                     )
                 finally:
                     try:
@@ -249,7 +265,7 @@ class MailMail(models.Model):
         return None, None, error
 
     def _deliver_over(
-        self, smtp_session, mail_server, alias_domain_id, retry, settle_cr
+        self, smtp_session, mail_server, alias_domain_id, retry, settle_cr, pacer
     ):
         """Build and send each email over the session, settling each one
         right after the server's answer.
@@ -259,13 +275,14 @@ class MailMail(models.Model):
         ``_prepare_outgoing_list`` built by ``ir.mail_server._build_email__``
         and sent by ``send_email`` in the alias domain's context, its bounce
         address from the email's Return-Path. It differs in what comes
-        around it: the chunk was claimed, each outcome is settled by
-        ``_settle`` (temporary answers are tried again later), the lines
-        follow in ``_apply_outcome``. Check it against that method when
-        upgrading Odoo.
+        around it: the chunk was claimed, each email first takes a slot of
+        the sending limits (or is held until its slot), each outcome is
+        settled by ``_settle`` (temporary answers are tried again later),
+        the lines follow in ``_apply_outcome``. Check it against that method
+        when upgrading Odoo.
 
-        :return: {mail id: outcome of _settle}; emails not tried because the
-            session broke are left out
+        :return: {mail id: outcome of _settle, or ("held", until)}; emails
+            not tried because the session broke are left out
         """
         IrMailServer = self.env["ir.mail_server"]
         alias_domain = self.env["mail.alias.domain"].sudo().browse(alias_domain_id)
@@ -275,6 +292,10 @@ class MailMail(models.Model):
                 # the server closed the session (a 421 answer...): the rest
                 # were not tried and are released
                 break
+            held_until = pacer.take_slot(mail, mail_server)
+            if held_until:
+                outcome[mail.id] = ("held", held_until)
+                continue
             try:
                 # as Odoo: an address formatted twice is taken apart again
                 emails_from = email_split_and_format_normalize(mail.email_from)
@@ -398,10 +419,41 @@ class MailMail(models.Model):
     def _apply_outcome(self, outcome):
         """The ORM follows the settled emails: their lines get the result
         (through _postprocess_sent_message for sent and failed ones), sent
-        emails are deleted, deferred lines show their next try; the emails
-        not tried are released."""
+        emails are deleted, deferred lines show their next try, held ones
+        wait for the slot of their sending limit; the emails not tried are
+        released."""
         self.invalidate_recordset()
-        untried = self - self.browse(outcome)
+        held = {}
+        for mail_id, result in list(outcome.items()):
+            if result[0] == "held":
+                # the first second the slot allows
+                until = datetime.fromtimestamp(math.ceil(result[1]), tz=timezone.utc)
+                held.setdefault(until.replace(tzinfo=None), []).append(mail_id)
+                del outcome[mail_id]
+        for until, mail_ids in held.items():
+            self.browse(mail_ids).write(
+                {
+                    "state": "outgoing",
+                    "failure_type": False,
+                    "failure_reason": False,
+                    "scheduled_date": until,
+                    "customer_message_claim_date": False,
+                }
+            )
+            # sudo: the line follows its email, whoever sends
+            self.browse(mail_ids).customer_message_recipient_id.sudo().write(
+                {
+                    "last_answer": self.env._("Waiting for a sending limit"),
+                    "next_try_date": until,
+                }
+            )
+        untried = (
+            self
+            - self.browse(outcome)
+            - self.browse(
+                [mail_id for mail_ids in held.values() for mail_id in mail_ids]
+            )
+        )
         if untried:
             untried.write(
                 {
@@ -442,8 +494,9 @@ class MailMail(models.Model):
                     "next_try_date": next_try,
                 }
             )
-        if deferred:
-            self._trigger_sending_crons(at=min(deferred.mapped("scheduled_date")))
+        next_tries = deferred.mapped("scheduled_date") + list(held)
+        if next_tries:
+            self._trigger_sending_crons(at=min(next_tries))
 
     @api.model
     def _get_address_failure(self, error):

@@ -1,4 +1,8 @@
+from datetime import datetime, timezone
+
 from odoo import api, fields, models
+
+from .customer_message_throttle import Pacer
 
 
 class SmsSms(models.Model):
@@ -26,6 +30,64 @@ class SmsSms(models.Model):
             # cancelled does (see mail.mail.write)
             self.customer_message_recipient_id._cancel_from_queue()
         return result
+
+    def _get_sms_company(self):
+        # the SMS of a customer message go through its company's provider
+        company = self.customer_message_recipient_id.company_id
+        return company if len(company) == 1 else super()._get_sms_company()
+
+    def _send_with_api(
+        self, sms_api, unlink_failed=False, unlink_sent=True, raise_exception=False
+    ):
+        """The SMS of customer messages take a slot of their company's SMS
+        sending limits first, one request each then; those over the limit
+        stay queued until their slot (the SMS queue cron is woken then)."""
+        ours = self.filtered("customer_message_recipient_id")
+        limits = ours and self.env["customer.message.throttle"]._get_sms_limits(
+            ours[:1]._get_sms_company()
+        )
+        if not limits:
+            return super()._send_with_api(
+                sms_api, unlink_failed, unlink_sent, raise_exception
+            )
+        others = self - ours
+        if others:
+            super(SmsSms, others)._send_with_api(
+                sms_api, unlink_failed, unlink_sent, raise_exception
+            )
+        auto_commit = self.env["customer.message"]._auto_commit()
+        # slots are committed at once in crons, for the other workers to see
+        slot_cr = self.env.registry.cursor() if auto_commit else self.env.cr
+        try:
+            pacer = Pacer(self.env, slot_cr, wait=auto_commit)
+            for index, sms in enumerate(ours):
+                held_until = pacer.take(limits)
+                if held_until:
+                    ours[index:]._hold_until(held_until)
+                    break
+                super(SmsSms, sms)._send_with_api(
+                    sms_api, unlink_failed, unlink_sent, raise_exception
+                )
+        finally:
+            if auto_commit:
+                slot_cr.close()
+        return None
+
+    def _hold_until(self, slot):
+        until = datetime.fromtimestamp(slot, tz=timezone.utc).replace(tzinfo=None)
+        # sudo: the line follows its SMS, whoever sends
+        self.customer_message_recipient_id.sudo().write(
+            {
+                "last_answer": self.env._("Waiting for a sending limit"),
+                "next_try_date": until,
+            }
+        )
+        # sudo: the queue's cron is woken, whoever sends
+        cron = self.env.ref(
+            "sms.ir_cron_sms_scheduler_action", raise_if_not_found=False
+        )
+        if cron:
+            cron.sudo()._trigger(at=until)
 
     def _create_customer_message_trackers(self):
         """One sms.tracker per SMS, keyed by its uuid as Odoo's notifications

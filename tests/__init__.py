@@ -7,3 +7,4 @@ from . import test_automation
 from . import test_portal
 from . import test_security
 from . import test_delivery
+from . import test_throttle
