@@ -17,3 +17,4 @@ from . import mail_thread
 from . import sms_sms
 from . import sms_tracker
 from . import res_partner
+from . import res_partner_bounce

@@ -174,6 +174,8 @@ class CustomerMessage(models.Model):
                     )
                 elif normalized[partner.id] in blacklisted:
                     reasons[partner.id] = self.env._("email address blacklisted")
+                elif partner.email_suppressed:
+                    reasons[partner.id] = self.env._("email address bounced")
         elif channel == "sms":
             for partner in partners:
                 if not partner.phone:

@@ -52,7 +52,12 @@ class MailMail(models.Model):
             {
                 mail.id: ("sent",)
                 if mail.state == "sent"
-                else ("failed", mail.failure_type or "unknown", mail.failure_reason)
+                else (
+                    "failed",
+                    mail.failure_type or "unknown",
+                    mail.failure_reason,
+                    "",
+                )
                 for mail in settled
                 if mail.state in ("sent", "exception")
             }

@@ -356,8 +356,10 @@ class MailMail(models.Model):
 
         :param answer: None (accepted), an exception, or (failure type,
             reason) of Odoo's address checks
-        :return: ("sent",), ("failed", failure type, reason) or
-            ("deferred", answer, next try)
+        :return: ("sent",), ("failed", failure type, reason, bounce) or
+            ("deferred", answer, next try); bounce: "hard" for an address
+            refused for good, "soft" for one refused for now until the
+            lifetime, "" otherwise
         """
         self.ensure_one()
         now = fields.Datetime.now()
@@ -366,10 +368,11 @@ class MailMail(models.Model):
             values = SQL("state = 'sent', failure_type = NULL, failure_reason = NULL")
         else:
             if isinstance(answer, tuple):
-                temporary, (failure_type, reason) = False, answer
+                temporary, (failure_type, reason), bounce = False, answer, ""
             else:
                 temporary, reason = delivery.classify(answer)
                 failure_type = "mail_smtp"
+                bounce = delivery.recipient_refusal(answer) or ""
             attempts = self.customer_message_attempts + 1
             expired = self.create_date + timedelta(seconds=retry["retry_lifetime"])
             if temporary and now < expired:
@@ -389,7 +392,7 @@ class MailMail(models.Model):
                         count=attempts,
                         answer=reason,
                     )
-                outcome = ("failed", failure_type, reason)
+                outcome = ("failed", failure_type, reason, bounce)
                 values = SQL(
                     "state = 'exception', failure_type = %s, failure_reason = %s",
                     failure_type,
@@ -471,12 +474,17 @@ class MailMail(models.Model):
                 by_kind["failed"].setdefault(result[1:], []).append(mail_id)
             else:
                 by_kind[result[0]].append(mail_id)
+        for (_failure_type, reason, bounce), mail_ids in by_kind["failed"].items():
+            if bounce:
+                self.browse(mail_ids).recipient_ids._note_email_bounce(
+                    reason, hard=bounce == "hard"
+                )
         if by_kind["sent"]:
+            sent = self.browse(by_kind["sent"])
+            sent.recipient_ids._note_email_accepted()
             # deletes the ones to auto delete, in one go
-            self.browse(by_kind["sent"])._postprocess_sent_message(
-                success_pids=[], success_emails=[]
-            )
-        for (failure_type, reason), mail_ids in by_kind["failed"].items():
+            sent._postprocess_sent_message(success_pids=[], success_emails=[])
+        for (failure_type, reason, _bounce), mail_ids in by_kind["failed"].items():
             self.browse(mail_ids)._postprocess_sent_message(
                 success_pids=[],
                 success_emails=[],

@@ -8,3 +8,4 @@ from . import test_portal
 from . import test_security
 from . import test_delivery
 from . import test_throttle
+from . import test_bounce

@@ -53,6 +53,20 @@ def classify(error):
     return False, str(error) or error.__class__.__name__
 
 
+def recipient_refusal(error):
+    """ "hard" when the server refused the recipient's address for good (a
+    5xx answer to RCPT: no such mailbox...), "soft" when only for now (4xx:
+    mailbox full...), None when the error is not about the recipient (a
+    connection, the sender, the content): how bounces are counted."""
+    for cause in _causes(error):
+        if isinstance(cause, smtplib.SMTPRecipientsRefused):
+            codes = [code for code, _text in cause.recipients.values()]
+            if codes and all(code >= 500 for code in codes):
+                return "hard"
+            return "soft" if codes else None
+    return None
+
+
 def _decode(text):
     if isinstance(text, bytes):
         return text.decode("utf-8", "replace")

@@ -1,0 +1,159 @@
+from odoo.exceptions import AccessError
+from odoo.tests import tagged
+
+from .common import SendingCase
+
+DELIVERY_REPORT = """From: MAILER-DAEMON@mx.example.net
+To: isp@example.com
+Subject: Undelivered Mail Returned to Sender
+Message-Id: <bounce-{status}@mx.example.net>
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="XYZ"
+
+--XYZ
+Content-Type: text/plain
+
+<alice@example.com>: host mx.example.com said: {answer}
+
+--XYZ
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.example.net
+
+Final-Recipient: rfc822; alice@example.com
+Action: failed
+Status: {status}
+
+--XYZ
+Content-Type: text/rfc822-headers
+
+Message-Id: {message_id}
+From: isp@example.com
+To: alice@example.com
+Subject: Hello
+
+--XYZ--
+"""
+
+
+@tagged("customer_messages", "post_install", "-at_install")
+class TestBounces(SendingCase):
+    """A hard bounce suspends the address, soft bounces count towards it,
+    a later accepted email clears them; the customer form says so."""
+
+    def _send(self, customers):
+        return (
+            self.env["customer.message"]
+            .with_user(self.user_sender)
+            ._send_to_customers(customers, {"subject": "Hello", "channel": "email"})
+            .with_env(self.env)
+        )
+
+    def _line(self, message, partner):
+        return message.recipient_ids.filtered(lambda line: line.partner_id == partner)
+
+    def test_refused_address_is_suspended(self):
+        self.smtp_handler.refused.add("bob@example.com")
+        message = self._send(self.alice | self.bob)
+        self.assertEqual(self._line(message, self.bob).state, "error")
+        self.assertTrue(self.bob.email_suppressed)
+        self.assertGreaterEqual(self.bob.message_bounce, 3)
+        self.assertIn("550 5.1.1", self.bob.email_bounce_reason)
+        self.assertFalse(self.alice.message_bounce)
+
+        self.smtp_handler.refused.clear()
+        message = self._send(self.alice | self.bob)
+        line = self._line(message, self.bob)
+        self.assertEqual(line.state, "cancelled")
+        self.assertIn("email address bounced", line.failure_reason)
+        self.assertEqual(len(self.received("bob@example.com")), 0, "not tried again")
+        self.assertEqual(len(self.received("alice@example.com")), 2)
+
+        # staff correct the address: it gets emails again
+        self.bob.email = "bob@example.net"
+        self.assertFalse(self.bob.email_suppressed)
+        self.assertFalse(self.bob.email_bounce_reason)
+        self._send(self.bob)
+        self.assertEqual(len(self.received("bob@example.net")), 1)
+
+    def test_soft_bounces_count_and_success_clears(self):
+        params = self.env["ir.config_parameter"].sudo()
+        params.set_param("customer_messages.retry_lifetime", "0")
+        self.smtp_handler.deferred.add("bob@example.com")  # 451, given up at once
+        message = self._send(self.bob)
+        self.assertEqual(self._line(message, self.bob).state, "error")
+        self.assertEqual(self.bob.message_bounce, 1, "one soft bounce")
+        self.assertFalse(self.bob.email_suppressed)
+        self.assertIn("Gave up after 1 attempts", self.bob.email_bounce_reason)
+
+        self.smtp_handler.deferred.clear()
+        self._send(self.bob)
+        self.assertEqual(self.bob.message_bounce, 0, "accepted: cleared")
+
+        # a relay that is down is nobody's bounce
+        self.mail_server.smtp_port = 9
+        message = self._send(self.bob)
+        self.assertEqual(self._line(message, self.bob).state, "error")
+        self.assertEqual(self.bob.message_bounce, 0)
+
+        # soft bounces up to the limit suspend the address
+        self.mail_server.smtp_port = self.smtp_port
+        params.set_param("customer_messages.bounce_limit", "2")
+        self.smtp_handler.deferred.add("bob@example.com")
+        self._send(self.bob)
+        self._send(self.bob)
+        self.assertTrue(self.bob.email_suppressed)
+
+    def test_delivery_reports(self):
+        """An asynchronous bounce: permanent (5.x.x) suspends at once; a
+        temporary one (4.x.x) is counted once, by Odoo."""
+        self._send(self.alice)
+        (sent,) = self.received("alice@example.com")
+        report = DELIVERY_REPORT.format(
+            status="4.2.2",
+            answer="452 4.2.2 Mailbox full",
+            message_id=sent["Message-Id"],
+        )
+        self.env["mail.thread"].message_process(False, report)
+        self.assertEqual(self.alice.message_bounce, 1)
+        self.assertFalse(self.alice.email_suppressed)
+        self.assertIn("Mailbox full", self.alice.email_bounce_reason)
+
+        self._send(self.alice)
+        sent = self.received("alice@example.com")[-1]
+        report = DELIVERY_REPORT.format(
+            status="5.1.1",
+            answer="550 5.1.1 User unknown",
+            message_id=sent["Message-Id"],
+        )
+        self.env["mail.thread"].message_process(False, report)
+        self.assertTrue(self.alice.email_suppressed)
+        self.assertIn("User unknown", self.alice.email_bounce_reason)
+
+    def test_try_the_address_again(self):
+        self.smtp_handler.refused.add("bob@example.com")
+        self._send(self.bob)
+        self.assertTrue(self.bob.email_suppressed)
+        with self.assertRaises(AccessError):
+            # may read contacts, not edit them
+            self.bob.with_user(self.user_internal).action_retry_email_address()
+        self.assertTrue(self.bob.email_suppressed)
+        self.bob.with_user(self.user_sender).action_retry_email_address()
+        self.assertFalse(self.bob.email_suppressed)
+        self.assertEqual(self.bob.message_bounce, 0)
+
+    def test_customer_form_shows_the_problem(self):
+        self.smtp_handler.refused.add("bob@example.com")
+        self._send(self.bob)
+        arch = (
+            self.env["res.partner"]
+            .with_user(self.user_sender)
+            .get_views([(False, "form")])["views"]["form"]["arch"]
+        )
+        self.assertIn("customer_messages_email_suppressed", arch)
+        self.assertIn("action_retry_email_address", arch)
+        (values,) = self.bob.with_user(self.user_sender).read(
+            ["email_suppressed", "email_bounce_reason"]
+        )
+        self.assertTrue(values["email_suppressed"])
+        self.assertIn("550 5.1.1", values["email_bounce_reason"])
