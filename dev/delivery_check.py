@@ -11,7 +11,10 @@ a process of its own). The scenarios:
   email once, nobody is failed, and delivery resumes by itself;
 - kill: the Odoo server is killed (SIGKILL, every process of it) in the
   middle of the delivery, then started again: nobody is lost, at most one
-  email per cron worker arrives twice, the rest goes out by itself.
+  email per cron worker arrives twice, the rest goes out by itself;
+- throttle: a sending limit of R emails per minute on the relay, shared by
+  the two cron workers: no 60 seconds of the server's receive times hold
+  more than R emails, and everybody gets the email once.
 
 It prints what the SMTP server received and exits non-zero on any problem.
 
@@ -62,7 +65,7 @@ class FaultyHandler:
             envelope.content, policy=email.policy.default
         )
         for rcpt in envelope.rcpt_tos:
-            self.connection.send((rcpt, message["Message-Id"]))
+            self.connection.send((rcpt, message["Message-Id"], time.time()))
         return "250 Message accepted for delivery"
 
 
@@ -133,10 +136,11 @@ class OdooServer:
                 self.kill()
 
 
-def prepare(env, port, count):
-    """Customers, the relay, short retry delays; only the module's crons."""
+def prepare(env, port, count, rate=0):
+    """Customers, the relay (with a limit of rate emails per minute), short
+    retry delays; only the module's crons."""
     env["ir.mail_server"].search([]).active = False
-    env["ir.mail_server"].create(
+    relay = env["ir.mail_server"].create(
         {
             "name": "Faulty relay",
             "smtp_host": "127.0.0.1",
@@ -144,6 +148,10 @@ def prepare(env, port, count):
             "smtp_encryption": "none",
         }
     )
+    if rate:
+        env["customer.message.throttle"].create(
+            {"mail_server_id": relay.id, "max_count": rate, "period": "minute"}
+        )
     env.company.email = "isp@example.com"
     params = env["ir.config_parameter"]
     params.set_param("customer_messages.retry_first_delay", "3")
@@ -179,12 +187,45 @@ def message_state(env, message):
     return state
 
 
+def check_rate(times, rate):
+    """Problems with the pace of the receive times: no 60 s may hold more
+    than rate emails (a slot is taken before the email leaves: 0.5 s of
+    leeway for the time between the two)."""
+    problems = []
+    crowded = [
+        index
+        for index in range(len(times) - rate)
+        if times[index + rate] - times[index] < 60 - 0.5
+    ]
+    if crowded:
+        first = crowded[0]
+        problems.append(
+            f"{rate + 1} emails within "
+            f"{times[first + rate] - times[first]:.1f} s (limit {rate}/min)"
+        )
+    if len(times) > 1:
+        gaps = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
+        span = times[-1] - times[0]
+        print(
+            f"throttle: {len(times)} emails in {span:.0f} s "
+            f"({60 * (len(times) - 1) / span:.1f}/min, limit {rate}/min), "
+            f"gaps between emails {min(gaps):.2f}-{max(gaps):.1f} s",
+            flush=True,
+        )
+    return problems
+
+
 def main(argv):
     parser = argparse.ArgumentParser()
     parser.add_argument("--database", required=True)
-    parser.add_argument("--scenario", choices=("outage", "kill"), required=True)
+    parser.add_argument(
+        "--scenario", choices=("outage", "kill", "throttle"), required=True
+    )
     parser.add_argument("--count", type=int, default=600)
     parser.add_argument("--outage", type=int, default=20, help="seconds")
+    parser.add_argument(
+        "--rate", type=int, default=30, help="emails per minute (throttle)"
+    )
     parser.add_argument("--log", default="/tmp/customer_messages_delivery_check.log")
     args = parser.parse_args(argv)
     config.parse_config(
@@ -201,7 +242,8 @@ def main(argv):
     problems = []
     with registry.cursor() as cr:
         env = api.Environment(cr, api.SUPERUSER_ID, {})
-        customers = prepare(env, port, args.count)
+        rate = args.rate if args.scenario == "throttle" else 0
+        customers = prepare(env, port, args.count, rate)
         greylisted = customers[::10].mapped("email") if outage else []
         smtp = multiprocessing.Process(
             target=serve_smtp, args=(port, child, outage, greylisted), daemon=True
@@ -247,7 +289,7 @@ def main(argv):
         finally:
             server.stop()
             smtp.kill()
-        counts = Counter(rcpt for rcpt, _message_id in got)
+        counts = Counter(rcpt for rcpt, _message_id, _at in got)
         expected = set(customers.mapped("email"))
         missing = expected - set(counts)
         twice = sorted(rcpt for rcpt, count in counts.items() if count > 1)
@@ -266,6 +308,8 @@ def main(argv):
         allowed = CRON_WORKERS if args.scenario == "kill" else 0
         if len(twice) > allowed:
             problems.append(f"{len(twice)} customers got it twice (at most {allowed})")
+        if rate:
+            problems += check_rate(sorted(at for _rcpt, _message_id, at in got), rate)
         env.cr.rollback()
     for problem in problems:
         print(f"{args.scenario}: PROBLEM: {problem}", flush=True)

@@ -2,7 +2,7 @@ import time
 
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
-from odoo.tools import SQL
+from odoo.tools import SQL, config
 from odoo.tools.mail import email_normalize
 
 PERIODS = {"minute": 60, "hour": 3600, "day": 86400}
@@ -209,10 +209,8 @@ class Pacer:
     until then. Once a limit of every email of a server holds one, the run
     stops: the rest would be held too."""
 
-    # the longest wait for one slot, and for all of them in one run (seconds;
-    # a cron worker is not kept from other jobs much longer)
+    # the longest wait for one slot (seconds)
     MAX_WAIT = 5.0
-    WAIT_BUDGET = 30.0
 
     def __init__(self, env, cr, wait=True):
         """:param cr: where the slots are taken and committed at once (a
@@ -222,10 +220,20 @@ class Pacer:
         self.env = env
         self.cr = cr
         self.autocommit = cr is not env.cr
-        self.deadline = time.monotonic() + (self.WAIT_BUDGET if wait else 0.0)
+        self.deadline = time.monotonic() + (self._wait_budget() if wait else 0.0)
         self.limits = {}
         self.held_until = {}  # limits -> slot, once refused
         self.stopped = False
+
+    @staticmethod
+    def _wait_budget():
+        """How long one run may wait for slots in all: half the time a cron
+        job may run (limit_time_real_cron, else limit_time_real), so that the
+        worker ends its run well before it would be killed."""
+        limit = config["limit_time_real_cron"]
+        if not limit or limit < 0:
+            limit = config["limit_time_real"] or 120
+        return max(min(limit / 2, 300.0), 5.0)
 
     def take_slot(self, mail, mail_server):
         """None when the email may go now (after waiting for its slot), or
