@@ -1,7 +1,8 @@
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from odoo import api, fields, models
 
+from ..tools import delivery
 from .customer_message_throttle import Pacer
 
 
@@ -41,12 +42,11 @@ class SmsSms(models.Model):
     ):
         """The SMS of customer messages take a slot of their company's SMS
         sending limits first, one request each then; those over the limit
-        stay queued until their slot (the SMS queue cron is woken then)."""
+        stay queued until their slot (the SMS queue cron is woken then). A
+        gateway that cannot be reached or fails is a temporary failure: the
+        SMS is tried again later (see _retry_server_errors)."""
         ours = self.filtered("customer_message_recipient_id")
-        limits = ours and self.env["customer.message.throttle"]._get_sms_limits(
-            ours[:1]._get_sms_company()
-        )
-        if not limits:
+        if not ours:
             return super()._send_with_api(
                 sms_api, unlink_failed, unlink_sent, raise_exception
             )
@@ -55,23 +55,90 @@ class SmsSms(models.Model):
             super(SmsSms, others)._send_with_api(
                 sms_api, unlink_failed, unlink_sent, raise_exception
             )
+        # the lines of SMS the gateway failed wait for the retry (sms.tracker)
+        ours = ours.with_context(customer_messages_sms_retry=True)
+        limits = self.env["customer.message.throttle"]._get_sms_limits(
+            ours[:1]._get_sms_company()
+        )
+        if limits:
+            ours._send_paced(limits, sms_api, unlink_failed, unlink_sent)
+        else:
+            super(SmsSms, ours)._send_with_api(
+                sms_api, unlink_failed, unlink_sent, raise_exception
+            )
+        ours._retry_server_errors()
+        # a message ends with its last SMS, also one sent by Odoo's SMS queue
+        ours.customer_message_recipient_id.message_id._update_state()
+        return None
+
+    def _send_paced(self, limits, sms_api, unlink_failed, unlink_sent):
         auto_commit = self.env["customer.message"]._auto_commit()
         # slots are committed at once in crons, for the other workers to see
         slot_cr = self.env.registry.cursor() if auto_commit else self.env.cr
         try:
             pacer = Pacer(self.env, slot_cr, wait=auto_commit)
-            for index, sms in enumerate(ours):
+            for index, sms in enumerate(self):
                 held_until = pacer.take(limits)
                 if held_until:
-                    ours[index:]._hold_until(held_until)
+                    self[index:]._hold_until(held_until)
                     break
                 super(SmsSms, sms)._send_with_api(
-                    sms_api, unlink_failed, unlink_sent, raise_exception
+                    sms_api, unlink_failed, unlink_sent, raise_exception=False
                 )
         finally:
             if auto_commit:
                 slot_cr.close()
-        return None
+
+    def _retry_server_errors(self):
+        """SMS the gateway failed (unreachable, a server error) are queued
+        again for a later try, with the emails' retry delays, until the
+        retry lifetime; then their lines fail with the answer."""
+        failed = self.filtered(
+            lambda sms: sms.state == "error" and sms.failure_type == "sms_server"
+        )
+        if not failed:
+            return
+        retry = self.env["mail.mail"]._get_retry_settings()
+        answer = self.env["sms.tracker"]._get_customer_message_failure_reason(
+            "sms_server"
+        )
+        now = fields.Datetime.now()
+        next_tries = []
+        for sms in failed:
+            line = sms.customer_message_recipient_id
+            attempts = line.delivery_attempts + 1
+            if now >= sms.create_date + timedelta(seconds=retry["retry_lifetime"]):
+                line._set_delivery_result(
+                    self.env._(
+                        "Gave up after %(count)s attempts: %(answer)s",
+                        count=attempts,
+                        answer=answer,
+                    )
+                )
+                continue
+            next_try = now + delivery.retry_delay(
+                attempts, retry["retry_first_delay"], retry["retry_max_delay"]
+            )
+            next_tries.append(next_try)
+            # sudo: the line follows its SMS, whoever sends
+            line.sudo().write(
+                {
+                    "delivery_attempts": attempts,
+                    "last_answer": answer,
+                    "next_try_date": next_try,
+                }
+            )
+            sms.write({"state": "outgoing", "failure_type": False})
+        if next_tries:
+            self._wake_queue(min(next_tries))
+
+    def _wake_queue(self, at):
+        # sudo: the queue's cron is woken, whoever sends
+        cron = self.env.ref(
+            "sms.ir_cron_sms_scheduler_action", raise_if_not_found=False
+        )
+        if cron:
+            cron.sudo()._trigger(at=at)
 
     def _hold_until(self, slot):
         until = datetime.fromtimestamp(slot, tz=timezone.utc).replace(tzinfo=None)
@@ -82,12 +149,7 @@ class SmsSms(models.Model):
                 "next_try_date": until,
             }
         )
-        # sudo: the queue's cron is woken, whoever sends
-        cron = self.env.ref(
-            "sms.ir_cron_sms_scheduler_action", raise_if_not_found=False
-        )
-        if cron:
-            cron.sudo()._trigger(at=until)
+        self._wake_queue(until)
 
     def _create_customer_message_trackers(self):
         """One sms.tracker per SMS, keyed by its uuid as Odoo's notifications

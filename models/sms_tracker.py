@@ -33,6 +33,11 @@ class SmsTracker(models.Model):
             sms_state, failure_type=failure_type, failure_reason=failure_reason
         )
         if sms_state == "error":
+            if failure_type == "sms_server" and self.env.context.get(
+                "customer_messages_sms_retry"
+            ):
+                # the gateway failed: tried again later (sms.sms)
+                return result
             self._set_customer_message_result(
                 failure_reason=self._get_customer_message_failure_reason(
                     failure_type, failure_reason

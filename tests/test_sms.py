@@ -4,6 +4,7 @@ from uuid import uuid4
 
 from odoo import fields
 from odoo.tests import HttpCase, tagged
+from odoo.tools import mute_logger
 
 from .common import FakeGateway, SMSGatewayCase
 
@@ -211,3 +212,52 @@ class TestSmsChannel(HttpCase, SMSGatewayCase):
         self._post_delivery_report("rejected", [line.sms_id.uuid])
         self.assertEqual(line.state, "error")
         self.assertEqual(line.failure_reason, "Bounced: Rejected")
+
+    @mute_logger("odoo.addons.iap.tools.iap_tools", "odoo.tools.translate")
+    def test_gateway_down_is_temporary(self):
+        """A gateway that cannot be reached fails nobody: the SMS is tried
+        again later, and given up only after the retry lifetime."""
+        params = self.env["ir.config_parameter"].sudo()
+        endpoint = params.get_param("sms.endpoint")
+        params.set_param("sms.endpoint", "http://127.0.0.1:9")  # nobody there
+        message = (
+            self.env["customer.message"]
+            .with_user(self.user_sender)
+            ._send_to_customers(self.alice, {"subject": "Outage", "channel": "sms"})
+            .with_env(self.env)
+        )
+        line = message.recipient_ids
+        self.assertEqual(line.state, "processing")
+        self.assertEqual(line.sms_id.state, "outgoing")
+        self.assertEqual(line.delivery_attempts, 1)
+        self.assertEqual(line.last_answer, "Server Error")
+        self.assertGreater(line.next_try_date, fields.Datetime.now())
+        self.assertEqual(message.state, "processing")
+        cron = self.env.ref("sms.ir_cron_sms_scheduler_action")
+        self.assertTrue(
+            self.env["ir.cron.trigger"].search(
+                [("cron_id", "=", cron.id), ("call_at", ">", fields.Datetime.now())]
+            ),
+            "the SMS queue is woken for the next try",
+        )
+
+        params.set_param("sms.endpoint", endpoint)  # back
+        line.sms_id._send(unlink_failed=False, unlink_sent=True)  # Odoo's queue
+        self.assertEqual(len(FakeGateway.received), 1)
+        self.assertEqual(line.state, "sent")
+        self.assertEqual(message.state, "sent")
+
+    @mute_logger("odoo.addons.iap.tools.iap_tools", "odoo.tools.translate")
+    def test_gateway_down_gives_up_after_the_lifetime(self):
+        params = self.env["ir.config_parameter"].sudo()
+        params.set_param("sms.endpoint", "http://127.0.0.1:9")
+        params.set_param("customer_messages.retry_lifetime", "0")
+        message = (
+            self.env["customer.message"]
+            .with_user(self.user_sender)
+            ._send_to_customers(self.alice, {"subject": "Outage", "channel": "sms"})
+            .with_env(self.env)
+        )
+        line = message.recipient_ids
+        self.assertEqual(line.state, "error")
+        self.assertEqual(line.failure_reason, "Gave up after 1 attempts: Server Error")
