@@ -204,7 +204,9 @@ def check_rate(times, rate):
             f"{times[first + rate] - times[first]:.1f} s (limit {rate}/min)"
         )
     if len(times) > 1:
-        gaps = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
+        gaps = [
+            later - earlier for earlier, later in zip(times, times[1:], strict=False)
+        ]
         span = times[-1] - times[0]
         print(
             f"throttle: {len(times)} emails in {span:.0f} s "

@@ -60,10 +60,8 @@ class SmsSms(models.Model):
         limits = self.env["customer.message.throttle"]._get_sms_limits(
             ours[:1]._get_sms_company()
         )
-        if limits:
-            ours._send_paced(limits, sms_api, unlink_failed, unlink_sent)
-        else:
-            super(SmsSms, ours)._send_with_api(
+        for batch in ours._paced(limits) if limits else [ours]:
+            super(SmsSms, batch)._send_with_api(
                 sms_api, unlink_failed, unlink_sent, raise_exception
             )
         ours._retry_server_errors()
@@ -71,7 +69,9 @@ class SmsSms(models.Model):
         ours.customer_message_recipient_id.message_id._update_state()
         return None
 
-    def _send_paced(self, limits, sms_api, unlink_failed, unlink_sent):
+    def _paced(self, limits):
+        """These SMS one by one, each once it has its slot of the limits;
+        the rest is held when a slot is too far."""
         auto_commit = self.env["customer.message"]._auto_commit()
         # slots are committed at once in crons, for the other workers to see
         slot_cr = self.env.registry.cursor() if auto_commit else self.env.cr
@@ -81,10 +81,8 @@ class SmsSms(models.Model):
                 held_until = pacer.take(limits)
                 if held_until:
                     self[index:]._hold_until(held_until)
-                    break
-                super(SmsSms, sms)._send_with_api(
-                    sms_api, unlink_failed, unlink_sent, raise_exception=False
-                )
+                    return
+                yield sms
         finally:
             if auto_commit:
                 slot_cr.close()
