@@ -262,14 +262,7 @@ class CustomerMessage(models.Model):
         failed = self.sudo().recipient_ids.filtered(lambda r: r.state == "error")
         if not failed:
             raise UserError(self.env._("No recipient of these messages has failed."))
-        failed.write(
-            {
-                "state": "new",
-                "failure_reason": False,
-                "mail_mail_id": False,
-                "sms_id": False,
-            }
-        )
+        failed._prepare_retry()
         failed.message_id.write({"state": "processing", "done_date": False})
         failed.message_id._action_queue()
         return True

@@ -74,6 +74,11 @@ class CustomerMessageRecipient(models.Model):
     next_try_date = fields.Datetime(
         string="Next try", help="When a deferred email is tried again."
     )
+    previous_failures = fields.Text(
+        readonly=True,
+        help="The failures before each Retry failed, the latest first: when, "
+        "after how many tries, and why.",
+    )
     sent_date = fields.Datetime(string="Sent on")
     done_date = fields.Datetime(string="Done on")
     read_date = fields.Datetime(
@@ -383,6 +388,32 @@ class CustomerMessageRecipient(models.Model):
         if pending:
             pending.write({"state": "cancelled", "done_date": fields.Datetime.now()})
             pending.message_id._update_state()
+
+    def _prepare_retry(self):
+        """Back to New for Retry failed: the failure goes to the line's
+        history (previous_failures), the next tries start afresh."""
+        for line in self:
+            failure = self.env._(
+                "%(date)s, after %(count)s tries: %(reason)s",
+                date=fields.Datetime.to_string(line.done_date or fields.Datetime.now()),
+                count=line.delivery_attempts + 1,
+                reason=line.failure_reason or "",
+            )
+            line.write(
+                {
+                    "state": "new",
+                    "previous_failures": "\n".join(
+                        filter(None, [failure, line.previous_failures])
+                    ),
+                    "failure_reason": False,
+                    "delivery_attempts": 0,
+                    "last_answer": False,
+                    "next_try_date": False,
+                    "done_date": False,
+                    "mail_mail_id": False,
+                    "sms_id": False,
+                }
+            )
 
     def _set_delivery_result(self, failure_reason=None):
         """Write back what the queue did: sent, or failed with the reason

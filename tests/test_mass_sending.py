@@ -113,6 +113,12 @@ class TestMassSend(SendingCase):
         )
         self.assertEqual(message.state, "sent")
         self.assertEqual(message.failed_count, 0)
+        for line in failed:
+            self.assertEqual(line.state, "sent")
+            self.assertFalse(line.failure_reason)
+            # the first failure stays in the line's history
+            self.assertIn("after 1 tries: ", line.previous_failures)
+            self.assertIn("550", line.previous_failures)
 
     def test_cancel(self):
         message = self._mass_compose()
