@@ -242,6 +242,8 @@ class CustomerMessageRecipient(models.Model):
             if message.channel == "portal":
                 values.update(state="sent", sent_date=now, done_date=now)
             recipient.write(values)
+        if message.channel == "portal":
+            self._trace_sent()
 
     def _create_emails(self, email_from):
         """One mail.mail per line (one status each), in one batch."""
@@ -439,5 +441,77 @@ class CustomerMessageRecipient(models.Model):
             )
             # a line sent again (an SMS reported delivered after a failure
             # report...) keeps when it was first sent
-            self.filtered(lambda recipient: not recipient.sent_date).sent_date = now
+            first = self.filtered(lambda recipient: not recipient.sent_date)
+            first.sent_date = now
+            first._trace_sent()
         self.message_id._update_done_state()
+
+    def _trace_sent(self):
+        """Lines sent (for the first time) leave a trace in Odoo: one line in
+        the customer's chatter per message (portal messages have theirs
+        from _publish_in_portal), and the invoices they carried are marked
+        sent, with a line in their chatter, as Invoicing's Send does. Tests
+        to a staff address leave none."""
+        lines = self.filtered(lambda line: line.message_id.origin != "test")
+        if not lines:
+            return
+        channels = dict(
+            self.env["customer.message"]
+            ._fields["channel"]
+            ._description_selection(self.env)
+        )
+        note = self.env["ir.model.data"]._xmlid_to_res_id("mail.mt_note")
+        logged = lines.filtered(lambda line: line.channel not in PORTAL_CHANNELS)
+        if logged:
+            # sudo: a log of what the system sent, as Odoo's own logs
+            self.env["mail.message"].sudo().create(
+                [
+                    {
+                        "model": "res.partner",
+                        "res_id": line.partner_id.id,
+                        "message_type": "notification",
+                        "subtype_id": note,
+                        "author_id": line.message_id.author_id.partner_id.id,
+                        "body": Markup("<p>%s</p>")
+                        % self.env._(
+                            "Customer message “%(subject)s” sent (%(channel)s).",
+                            subject=line.subject or "",
+                            channel=channels.get(line.channel, line.channel),
+                        ),
+                    }
+                    for line in logged
+                ]
+            )
+        lines._mark_invoices_sent(channels)
+
+    def _mark_invoices_sent(self, channels):
+        invoices_by_line = {
+            line: (line.attachment_ids | line.message_id.attachment_ids)
+            .filtered(lambda attachment: attachment.res_model == "account.move")
+            .mapped("res_id")
+            for line in self
+        }
+        # sudo: marking sent what the system sent; readers of the history
+        # need no Invoicing rights
+        moves = (
+            self.env["account.move"]
+            .sudo()
+            .browse({move_id for ids in invoices_by_line.values() for move_id in ids})
+        )
+        moves = moves.exists().filtered(
+            lambda move: move.state == "posted" and move.is_sale_document()
+        )
+        if not moves:
+            return
+        moves.filtered(lambda move: not move.is_move_sent).is_move_sent = True
+        bodies = {}
+        for line, move_ids in invoices_by_line.items():
+            for move_id in move_ids:
+                if move_id in moves.ids and move_id not in bodies:
+                    bodies[move_id] = Markup("<p>%s</p>") % self.env._(
+                        "Sent to the customer with the customer message "
+                        "“%(subject)s” (%(channel)s).",
+                        subject=line.subject or "",
+                        channel=channels.get(line.channel, line.channel),
+                    )
+        moves.browse(list(bodies))._message_log_batch(bodies=bodies)

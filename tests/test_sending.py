@@ -109,6 +109,61 @@ class TestSingleSend(SendingCase):
         for email in self.received("alice@example.com"):
             self.assertEqual(list(self.pdf_attachments(email)), [attachment.name])
 
+    def test_trace_in_odoo(self):
+        """A sent message leaves one line in the customer's chatter (not one
+        per document), and the invoice it carried is marked sent with a
+        line in its chatter, as Invoicing's Send does; a plain Messages /
+        User sends it."""
+        invoice = self._create_invoice(self.alice, 10.0)
+        self.assertFalse(invoice.is_move_sent)
+        payment = self._pay(self._create_invoice(self.alice, 20.0))
+
+        def chatter(record):
+            return self.env["mail.message"].search(
+                [
+                    ("model", "=", record._name),
+                    ("res_id", "=", record.id),
+                    ("message_type", "=", "notification"),
+                ]
+            )
+
+        before = chatter(self.alice)
+        payment_before = chatter(payment)
+        message = (
+            self.env["customer.message"]
+            .with_user(self.user_sender)
+            ._send_to_customers(
+                self.alice,
+                {
+                    "subject": "Your documents",
+                    "channel": "email",
+                    "invoice_policy": "unpaid",
+                    "payment_policy": "last",
+                },
+            )
+            .with_env(self.env)
+        )
+        self.assertEqual(len(self.pdf_attachments(self.received()[0])), 2)
+        self.assertEqual(message.recipient_ids.state, "sent")
+        logs = chatter(self.alice) - before
+        self.assertEqual(len(logs), 1, "one line per message, not per document")
+        self.assertIn("Customer message “Your documents” sent (Email)", logs.body)
+        self.assertEqual(logs.author_id, self.user_sender.partner_id)
+        self.assertTrue(invoice.is_move_sent)
+        self.assertIn("Your documents", chatter(invoice)[:1].body)
+        self.assertEqual(chatter(payment), payment_before, "receipts: no invoices")
+
+        # a test to a staff address is no trace of the customer's
+        composer = self._compose(
+            mode="single", partner_id=self.bob, channel="email", subject="Hi"
+        )
+        composer.test_partner_id = self.bob
+        composer.test_email = "staff@example.com"
+        before = chatter(self.bob)
+        composer.action_send_test()
+        self.assertEqual(len(self.received("staff@example.com")), 1)
+        self.assertEqual(chatter(self.bob), before)
+
     def test_send_test(self):
         composer = self._compose(
             mode="single",
