@@ -9,3 +9,4 @@ from . import test_security
 from . import test_delivery
 from . import test_throttle
 from . import test_bounce
+from . import test_history
