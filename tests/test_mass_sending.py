@@ -317,3 +317,11 @@ class TestComposerTour(HttpCase, SendingCase):
         self.assertEqual(message.state, "sent")
         self.assertEqual(message.recipient_ids.partner_id, self.alice | self.bob)
         self.assertEqual(len(self.smtp_handler.messages), 2)
+
+    def test_send_test_tour(self):
+        """Send test from the composer: a notification, the composition
+        kept, no client error."""
+        self.start_tour("/odoo", "customer_messages_send_test", login="cm_sender")
+        (email,) = self.received("staff@example.com")
+        self.assertEqual(email["Subject"], "Test of the notice")
+        self.assertFalse(self.received("alice@example.com"))

@@ -244,6 +244,9 @@ class CustomerMessageComposer(models.TransientModel):
             "res_model": self._name,
             "res_id": self.id,
             "view_mode": "form",
+            # views too: the web client reads them when the action is the
+            # "next" of a notification (which the server does not complete)
+            "views": [(False, "form")],
             "target": "new",
             "name": self.env._("Send message"),
         }
