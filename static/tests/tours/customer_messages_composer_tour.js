@@ -27,6 +27,20 @@ registry.category("web_tour.tours").add("customer_messages_composer", {
             trigger: '.modal div[name="recipient_count"]:contains("2")',
         },
         {
+            content: "The message text is labelled and above the filters",
+            trigger: '.modal label:contains("Message text")',
+            run() {
+                const body = document.querySelector('.modal div[name="body_html"]');
+                const filters = document.querySelector('.modal div[name="status_active"]');
+                if (!body || !filters) {
+                    throw new Error("the message text or the filters are not shown");
+                }
+                if (body.getBoundingClientRect().top > filters.getBoundingClientRect().top) {
+                    throw new Error("the message text is below the filters");
+                }
+            },
+        },
+        {
             content: "Write the subject",
             trigger: '.modal div[name="subject"] input',
             run: "edit Planned maintenance",
