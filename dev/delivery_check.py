@@ -159,7 +159,7 @@ class OdooServer:
         return ", ".join(
             [f"master {self.process.pid}"]
             + [
-                f"{kind} {' '.join(map(str, sorted(pids)))}"
+                f"{kind} {' '.join(map(str, sorted(pids))) or 'none'}"
                 for kind, pids in kinds.items()
             ]
         )
