@@ -427,7 +427,8 @@ def main(argv):
         print(
             f"pgrestart: PROBLEM: cannot run: other databases of the cluster are "
             f"in use ({cluster.others_in_use(registry)}), and restarting it would "
-            f"break them",
+            f"break them (give the check a cluster of its own, see "
+            f"dev/delivery-check)",
             flush=True,
         )
         return 1
