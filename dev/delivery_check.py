@@ -24,6 +24,7 @@ It prints what the SMTP server received and exits non-zero on any problem.
 """
 
 import argparse
+import contextlib
 import email
 import email.policy
 import logging
@@ -165,12 +166,19 @@ class OdooServer:
         )
 
     def stop(self):
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        if not self.process:
+            return
+        if self.process.poll() is not None:
+            # it exited by itself: what is left of its group (its websocket
+            # worker lingers) goes too
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.kill()
 
 
 def prepare(env, port, count):
