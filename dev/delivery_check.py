@@ -300,7 +300,10 @@ class Watch:
         self.cleared_after = None
 
     def restarted(self):
+        """PostgreSQL answers again: a first look at once, before Odoo's cron
+        workers are started again."""
         self.restarted_at = time.monotonic()
+        self.look()
         print(
             f"pgrestart: Odoo's processes now: {self.server.describe(self.registry)}",
             flush=True,
@@ -314,7 +317,7 @@ class Watch:
             return
         if self.first is None:
             self.first = doubt
-        self.most = max(self.most, doubt)
+        self.most = tuple(map(max, self.most, doubt))
         if doubt == (0, 0):
             self.cleared_after = time.monotonic() - self.restarted_at
 
@@ -334,7 +337,7 @@ class Watch:
         )
 
 
-def disturb(args, server, cluster, registry, received, got):
+def disturb(args, server, cluster, registry, received, got, watch):
     """Kill the Odoo server and start it again, or restart PostgreSQL under
     it; collect what was in flight. Returns a problem, or None."""
     if args.scenario == "kill":
@@ -357,6 +360,7 @@ def disturb(args, server, cluster, registry, received, got):
         flush=True,
     )
     cluster.restart(args.pg_down)
+    watch.restarted()
     while received.poll(1):  # what was in flight
         got.append(received.recv())
     print(f"pgrestart: PostgreSQL started again, {len(got)} emails so far", flush=True)
@@ -482,12 +486,10 @@ def main(argv):
                     break  # now, in the middle of the delivery
             if disturb_at and len(got) >= disturb_at:
                 disturb_at = 0
-                problem = disturb(args, server, cluster, registry, received, got)
+                problem = disturb(args, server, cluster, registry, received, got, watch)
                 if problem:
                     problems.append(problem)
                     break
-                if args.scenario == "pgrestart":
-                    watch.restarted()
             watch.look()
             if not server.is_alive():
                 break  # it is not started again: the point is that it carries on
