@@ -208,6 +208,10 @@ cm_pg_bin() {
 
 cm_ensure_postgres() {
     # Exports PGHOST PGPORT PGUSER PGPASSWORD for Odoo and the psql tools.
+    # Sets CM_PG_CTL: pg_ctl of the private cluster, as its owner, with its
+    # data folder and log (dev/delivery-check restarts it); empty for a
+    # server given by PGHOST, which the tooling does not own.
+    CM_PG_CTL=()
     if [ -n "${PGHOST:-}" ]; then
         export PGHOST PGPORT=${PGPORT:-5432} PGUSER=${PGUSER:-odoo} PGPASSWORD=${PGPASSWORD:-}
         cm_log "PostgreSQL: the server given by PGHOST ($PGHOST:$PGPORT, role $PGUSER)"
@@ -249,6 +253,7 @@ EOF
         "${runas[@]}" "$bin/pg_ctl" -D "$data" -l "$CM_CACHE/pg/server.log" -w -t 60 start >/dev/null \
             || cm_die "PostgreSQL did not start: see $CM_CACHE/pg/server.log"
     fi
+    CM_PG_CTL=("${runas[@]}" "$bin/pg_ctl" -D "$data" -l "$CM_CACHE/pg/server.log")
     # Odoo refuses to connect as postgres: it gets a login role of its own.
     "${runas[@]}" "$bin/psql" -h "$run" -p "$CM_PGPORT" -U postgres -d postgres -qtA -v ON_ERROR_STOP=1 <<'EOF' >/dev/null
 DO $$ BEGIN

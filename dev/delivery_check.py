@@ -12,6 +12,11 @@ a process of its own). The scenarios:
 - kill: the Odoo server is killed (SIGKILL, every process of it) in the
   middle of the delivery, then started again: nobody is lost, at most one
   email per cron worker arrives twice, the rest goes out by itself;
+- pgrestart: PostgreSQL is stopped in the middle of the delivery and
+  started again a few seconds later (``--pg-ctl``: the project's private
+  cluster), the Odoo server left running: it carries on by itself, nobody
+  is lost, at most one email per cron worker arrives twice, and the server
+  is still running at the end;
 - throttle: a sending limit of R emails per minute on the relay, shared by
   the two cron workers: no 60 seconds of the server's receive times hold
   more than R emails, and everybody gets the email once.
@@ -22,11 +27,13 @@ It prints what the SMTP server received and exits non-zero on any problem.
 """
 
 import argparse
+import contextlib
 import email
 import email.policy
 import logging
 import multiprocessing
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -35,6 +42,8 @@ import time
 import warnings
 from collections import Counter
 
+import psutil
+import psycopg2
 from aiosmtpd.controller import Controller
 
 from odoo import api
@@ -43,6 +52,7 @@ from odoo.tools import config
 
 CRON_WORKERS = 2
 TIMEOUT = 600  # seconds for one scenario, at most
+SCENARIOS = ("outage", "kill", "pgrestart", "throttle")
 
 
 class FaultyHandler:
@@ -127,13 +137,51 @@ class OdooServer:
         os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(30)
 
-    def stop(self):
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
+    def is_alive(self):
+        return self.process.poll() is None
+
+    def describe(self, registry):
+        """Its processes, e.g. "master 1234, gevent 1241, cron 1240 1242,
+        http 1243 1244"."""
+        if not self.is_alive():
+            return f"exited with {self.process.returncode}"
+        # a cron worker listens for cron triggers on the postgres database
+        row = look(
+            registry,
+            "SELECT array_agg(application_name) FROM pg_stat_activity "
+            "WHERE datname = 'postgres'",
+        )
+        listening = set(row[0] or []) if row else set()
+        kinds = {"gevent": [], "cron": [], "http": []}
+        for child in psutil.Process(self.process.pid).children():
             try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.kill()
+                gevent = "gevent" in child.cmdline()
+            except psutil.NoSuchProcess:
+                continue
+            cron = f"odoo-{child.pid}" in listening
+            kinds["gevent" if gevent else "cron" if cron else "http"].append(child.pid)
+        return ", ".join(
+            [f"master {self.process.pid}"]
+            + [
+                f"{kind} {' '.join(map(str, sorted(pids))) or 'none'}"
+                for kind, pids in kinds.items()
+            ]
+        )
+
+    def stop(self):
+        if not self.process:
+            return
+        if self.process.poll() is not None:
+            # it exited by itself: what is left of its group (its websocket
+            # worker lingers) goes too
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.kill()
 
 
 def prepare(env, port, count, rate=0):
@@ -174,17 +222,192 @@ def prepare(env, port, count, rate=0):
     return customers
 
 
-def message_state(env, message):
-    env.cr.execute(
+def look(registry, query, params=()):
+    """The first row of a query, on a cursor of its own: each look sees what
+    the workers committed, and reconnects after a PostgreSQL restart (None
+    while the server does not answer)."""
+    try:
+        with registry.cursor() as cr:
+            cr.execute(query, params)
+            return cr.fetchone()
+    except (psycopg2.OperationalError, psycopg2.InterfaceError):
+        return None
+
+
+def message_state(registry, message_id):
+    """(state, lines pending, lines failed), or None while PostgreSQL is
+    down."""
+    return look(
+        registry,
         "SELECT m.state, count(r.id) FILTER (WHERE r.state IN ('new', 'processing')),"
         " count(r.id) FILTER (WHERE r.state = 'error') "
         "FROM customer_message m JOIN customer_message_recipient r "
         "ON r.message_id = m.id WHERE m.id = %s GROUP BY m.state",
-        [message.id],
+        [message_id],
     )
-    state = env.cr.fetchone()
-    env.cr.commit()  # a new snapshot for the next look
-    return state
+
+
+def claims_in_doubt(registry):
+    """Emails claimed by workers whose PostgreSQL connection is gone: (not
+    settled, settled without their lines), or None while PostgreSQL is
+    down."""
+    return look(
+        registry,
+        "SELECT count(*) FILTER (WHERE customer_message_claim_date IS NOT NULL), "
+        "count(*) FILTER (WHERE customer_message_claim_date IS NULL) "
+        "FROM mail_mail WHERE customer_message_claim_pid > 0 "
+        "AND customer_message_claim_pid NOT IN (SELECT pid FROM pg_stat_activity)",
+    )
+
+
+class Cluster:
+    """The project's private PostgreSQL cluster, restarted with its pg_ctl
+    (dev/common.sh CM_PG_CTL: as its owner, with its data folder)."""
+
+    def __init__(self, pg_ctl, database):
+        self.pg_ctl = pg_ctl
+        self.database = database
+
+    def others_in_use(self, registry):
+        """The other databases of the cluster that clients are connected to
+        (other test runs...): restarting it would break them."""
+        row = look(
+            registry,
+            "SELECT string_agg(DISTINCT datname, ', ') FROM pg_stat_activity "
+            "WHERE backend_type = 'client backend' "
+            "AND datname NOT IN (%s, 'postgres')",
+            [self.database],
+        )
+        return row and row[0]
+
+    def restart(self, down):
+        """Stop it (fast: clients are disconnected), wait, start it again."""
+        subprocess.run(  # noqa: S603 - our own cluster
+            [*self.pg_ctl, "-m", "fast", "-w", "stop"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        time.sleep(down)
+        subprocess.run(  # noqa: S603
+            [*self.pg_ctl, "-w", "-t", "60", "start"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+
+
+class Watch:
+    """What a PostgreSQL restart leaves: the emails claimed by workers whose
+    connection is gone, right after it and until they are all released."""
+
+    def __init__(self, server, registry):
+        self.server = server
+        self.registry = registry
+        self.restarted_at = None
+        self.first = None
+        self.most = (0, 0)
+        self.cleared_after = None
+
+    def restarted(self):
+        """PostgreSQL answers again: a first look at once, before Odoo's cron
+        workers are started again."""
+        self.restarted_at = time.monotonic()
+        self.look()
+        print(
+            f"pgrestart: Odoo's processes now: {self.server.describe(self.registry)}",
+            flush=True,
+        )
+
+    def look(self):
+        if self.restarted_at is None or self.cleared_after is not None:
+            return
+        doubt = claims_in_doubt(self.registry)
+        if doubt is None:
+            return
+        if self.first is None:
+            self.first = doubt
+        self.most = tuple(map(max, self.most, doubt))
+        if doubt == (0, 0):
+            self.cleared_after = time.monotonic() - self.restarted_at
+
+    def report(self):
+        first = self.first or (0, 0)
+        cleared = (
+            f"none left {self.cleared_after:.0f} s after the restart"
+            if self.cleared_after is not None
+            else "still some at the end"
+        )
+        print(
+            f"pgrestart: emails claimed by workers whose connection is gone: "
+            f"{first[0]} unsettled and {first[1]} settled without their lines "
+            f"right after the restart (at most {self.most[0]} and {self.most[1]}), "
+            f"{cleared}",
+            flush=True,
+        )
+
+
+def disturb(args, server, cluster, registry, received, got, watch):
+    """Kill the Odoo server and start it again, or restart PostgreSQL under
+    it; collect what was in flight. Returns a problem, or None."""
+    if args.scenario == "kill":
+        server.kill()
+        while received.poll(1):  # what was in flight
+            got.append(received.recv())
+        print(f"kill: Odoo killed after {len(got)} emails; restarted", flush=True)
+        server.start()
+        return None
+    others = cluster.others_in_use(registry)
+    if others:
+        return (
+            f"other databases of the cluster are in use ({others}): it was not "
+            f"restarted under them (give the check a cluster of its own, see "
+            f"dev/delivery-check)"
+        )
+    print(
+        f"pgrestart: PostgreSQL stopped after {len(got)} emails, for "
+        f"{args.pg_down} s (Odoo's processes: {server.describe(registry)})",
+        flush=True,
+    )
+    cluster.restart(args.pg_down)
+    watch.restarted()
+    while received.poll(1):  # what was in flight
+        got.append(received.recv())
+    print(f"pgrestart: PostgreSQL started again, {len(got)} emails so far", flush=True)
+    return None
+
+
+def check(args, state, got, expected, server, registry):
+    """The problems of the run."""
+    counts = Counter(rcpt for rcpt, _message_id, _at in got)
+    missing = expected - set(counts)
+    twice = sorted(rcpt for rcpt, count in counts.items() if count > 1)
+    state, pending, failed = state
+    print(
+        f"{args.scenario}: message {state}, {pending} pending, {failed} failed; "
+        f"received {len(got)} emails for {len(counts)} of {len(expected)} "
+        f"customers, {len(twice)} twice",
+        flush=True,
+    )
+    problems = []
+    if state != "sent" or pending or failed:
+        problems.append(f"the message is {state} ({pending} pending, {failed} failed)")
+    if missing:
+        problems.append(f"{len(missing)} customers got nothing")
+    allowed = CRON_WORKERS if args.scenario in ("kill", "pgrestart") else 0
+    if len(twice) > allowed:
+        problems.append(f"{len(twice)} customers got it twice (at most {allowed})")
+    if args.scenario == "throttle":
+        problems += check_rate(sorted(at for _rcpt, _id, at in got), args.rate)
+    if args.scenario == "pgrestart":
+        print(
+            f"pgrestart: Odoo's processes at the end: {server.describe(registry)}",
+            flush=True,
+        )
+        if not server.is_alive():
+            problems.append(
+                f"the Odoo server exited ({server.process.returncode}) "
+                f"after the PostgreSQL restart"
+            )
+    return problems
 
 
 def check_rate(times, rate):
@@ -220,16 +443,33 @@ def check_rate(times, rate):
 def main(argv):
     parser = argparse.ArgumentParser()
     parser.add_argument("--database", required=True)
-    parser.add_argument(
-        "--scenario", choices=("outage", "kill", "throttle"), required=True
-    )
+    parser.add_argument("--scenario", choices=SCENARIOS, required=True)
     parser.add_argument("--count", type=int, default=600)
     parser.add_argument("--outage", type=int, default=20, help="seconds")
     parser.add_argument(
         "--rate", type=int, default=30, help="emails per minute (throttle)"
     )
+    parser.add_argument(
+        "--pg-ctl",
+        type=shlex.split,
+        default=[],
+        help="the pg_ctl command of the private cluster, quoted for the shell "
+        "(pgrestart)",
+    )
+    parser.add_argument(
+        "--pg-down", type=int, default=5, help="seconds PostgreSQL is down"
+    )
     parser.add_argument("--log", default="/tmp/customer_messages_delivery_check.log")
     args = parser.parse_args(argv)
+    if args.scenario == "pgrestart" and not args.pg_ctl:
+        print(
+            f"pgrestart: PROBLEM: cannot run: PostgreSQL is the server given by "
+            f"PGHOST ({os.environ.get('PGHOST')}), which this tooling does not own "
+            f"and will not restart; run it on the project's private cluster "
+            f"(PGHOST unset)",
+            flush=True,
+        )
+        return 1
     config.parse_config(
         ["--database", args.database, "--no-http", "--log-level=warn"],
         setup_logging=True,
@@ -237,82 +477,79 @@ def main(argv):
     logging.getLogger("mail.log").setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     registry = Registry(args.database)
+    cluster = Cluster(args.pg_ctl, args.database)
+    if args.scenario == "pgrestart" and cluster.others_in_use(registry):
+        print(
+            f"pgrestart: PROBLEM: cannot run: other databases of the cluster are "
+            f"in use ({cluster.others_in_use(registry)}), and restarting it would "
+            f"break them (give the check a cluster of its own, see "
+            f"dev/delivery-check)",
+            flush=True,
+        )
+        return 1
     port = free_port()
     received, child = multiprocessing.Pipe()
     outage = args.outage if args.scenario == "outage" else 0
     server = OdooServer(args.database, args.log)
+    watch = Watch(server, registry)
     problems = []
+    got = []
     with registry.cursor() as cr:
         env = api.Environment(cr, api.SUPERUSER_ID, {})
         rate = args.rate if args.scenario == "throttle" else 0
         customers = prepare(env, port, args.count, rate)
+        expected = set(customers.mapped("email"))
         greylisted = customers[::10].mapped("email") if outage else []
         smtp = multiprocessing.Process(
             target=serve_smtp, args=(port, child, outage, greylisted), daemon=True
         )
         smtp.start()
         server.start()
-        got = []
-        try:
-            message = env["customer.message"]._send_to_customers(
+        message_id = (
+            env["customer.message"]
+            ._send_to_customers(
                 customers,
                 {"subject": "Check {{ object.name }}", "channel": "email"},
                 process="cron",
             )
-            env.cr.commit()  # the cron is triggered
-            print(
-                f"{args.scenario}: one message to {len(customers)} customers queued",
-                flush=True,
-            )
-            deadline = time.monotonic() + TIMEOUT
-            killed = False
-            kill_at = args.count // 3 if args.scenario == "kill" else 0
-            while time.monotonic() < deadline:
-                while received.poll(0.5):
-                    got.append(received.recv())
-                    if kill_at and not killed and len(got) >= kill_at:
-                        break  # kill now, in the middle of the delivery
-                if kill_at and not killed and len(got) >= kill_at:
-                    server.kill()
-                    killed = True
-                    while received.poll(1):  # what was in flight
-                        got.append(received.recv())
-                    print(
-                        f"kill: Odoo killed after {len(got)} emails; restarted",
-                        flush=True,
-                    )
-                    server.start()
-                state, pending, failed = message_state(env, message)
-                if state not in ("new", "processing") and not pending:
-                    break
-            while received.poll(1):
-                got.append(received.recv())
-            state, pending, failed = message_state(env, message)
-        finally:
-            server.stop()
-            smtp.kill()
-        counts = Counter(rcpt for rcpt, _message_id, _at in got)
-        expected = set(customers.mapped("email"))
-        missing = expected - set(counts)
-        twice = sorted(rcpt for rcpt, count in counts.items() if count > 1)
+            .id
+        )
+        env.cr.commit()  # the cron is triggered
+    # from here on, each look has a cursor of its own (PostgreSQL may restart)
+    try:
         print(
-            f"{args.scenario}: message {state}, {pending} pending, {failed} failed; "
-            f"received {len(got)} emails for {len(counts)} of {len(expected)} "
-            f"customers, {len(twice)} twice",
+            f"{args.scenario}: one message to {len(expected)} customers queued",
             flush=True,
         )
-        if state != "sent" or pending or failed:
-            problems.append(
-                f"the message is {state} ({pending} pending, {failed} failed)"
-            )
-        if missing:
-            problems.append(f"{len(missing)} customers got nothing")
-        allowed = CRON_WORKERS if args.scenario == "kill" else 0
-        if len(twice) > allowed:
-            problems.append(f"{len(twice)} customers got it twice (at most {allowed})")
-        if rate:
-            problems += check_rate(sorted(at for _rcpt, _message_id, at in got), rate)
-        env.cr.rollback()
+        deadline = time.monotonic() + TIMEOUT
+        disturb_at = args.count // 3 if args.scenario in ("kill", "pgrestart") else 0
+        while time.monotonic() < deadline:
+            while received.poll(0.5):
+                got.append(received.recv())
+                if disturb_at and len(got) >= disturb_at:
+                    break  # now, in the middle of the delivery
+            if disturb_at and len(got) >= disturb_at:
+                disturb_at = 0
+                problem = disturb(args, server, cluster, registry, received, got, watch)
+                if problem:
+                    problems.append(problem)
+                    break
+            watch.look()
+            if not server.is_alive():
+                break  # it is not started again: the point is that it carries on
+            state = message_state(registry, message_id)
+            if state and state[0] not in ("new", "processing") and not state[1]:
+                break
+        while received.poll(1):
+            got.append(received.recv())
+        state = message_state(registry, message_id) or ("unknown", None, None)
+        if args.scenario == "pgrestart":
+            watch.look()
+            watch.report()
+        problems += check(args, state, got, expected, server, registry)
+    finally:
+        server.stop()
+        smtp.kill()
     for problem in problems:
         print(f"{args.scenario}: PROBLEM: {problem}", flush=True)
     if problems:
