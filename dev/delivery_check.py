@@ -17,6 +17,9 @@ a process of its own). The scenarios:
   cluster), the Odoo server left running: it carries on by itself, nobody
   is lost, at most one email per cron worker arrives twice, and the server
   is still running at the end;
+- cancel: staff cancel the message in the middle of the delivery: no line
+  ends Cancelled once its email was received, every line Sent was
+  received, nobody gets it twice;
 - throttle: a sending limit of R emails per minute on the relay, shared by
   the two cron workers: no 60 seconds of the server's receive times hold
   more than R emails, and everybody gets the email once.
@@ -52,7 +55,7 @@ from odoo.tools import config
 
 CRON_WORKERS = 2
 TIMEOUT = 600  # seconds for one scenario, at most
-SCENARIOS = ("outage", "kill", "pgrestart", "throttle")
+SCENARIOS = ("outage", "kill", "pgrestart", "cancel", "throttle")
 
 
 class FaultyHandler:
@@ -345,9 +348,16 @@ class Watch:
         )
 
 
-def disturb(args, server, cluster, registry, received, got, watch):
-    """Kill the Odoo server and start it again, or restart PostgreSQL under
-    it; collect what was in flight. Returns a problem, or None."""
+def disturb(args, server, cluster, registry, received, got, watch, message_id):
+    """Kill the Odoo server and start it again, restart PostgreSQL under it,
+    or cancel the message; collect what was in flight. Returns a problem,
+    or None."""
+    if args.scenario == "cancel":
+        with registry.cursor() as cr:
+            env = api.Environment(cr, api.SUPERUSER_ID, {})
+            env["customer.message"].browse(message_id).action_cancel()
+        print(f"cancel: the message cancelled after {len(got)} emails", flush=True)
+        return None
     if args.scenario == "kill":
         server.kill()
         while received.poll(1):  # what was in flight
@@ -407,6 +417,48 @@ def check(args, state, got, expected, server, registry):
                 f"the Odoo server exited ({server.process.returncode}) "
                 f"after the PostgreSQL restart"
             )
+    return problems
+
+
+def check_cancel(registry, message_id, state, got):
+    """Problems of a cancel mid-send: each line is either Cancelled and not
+    received, or Sent and received."""
+    with registry.cursor() as cr:
+        cr.execute(
+            "SELECT p.email, r.state FROM customer_message_recipient r "
+            "JOIN res_partner p ON p.id = r.partner_id WHERE r.message_id = %s",
+            [message_id],
+        )
+        lines = dict(cr.fetchall())
+    counts = Counter(rcpt for rcpt, _message_id, _at in got)
+    by_state = Counter(lines.values())
+    cancelled_received = [
+        address
+        for address, line in lines.items()
+        if line == "cancelled" and address in counts
+    ]
+    sent_missing = [
+        address
+        for address, line in lines.items()
+        if line == "sent" and address not in counts
+    ]
+    twice = [address for address, count in counts.items() if count > 1]
+    print(
+        f"cancel: message {state[0]}; lines {dict(by_state)}; received {len(got)} "
+        f"emails for {len(counts)} customers",
+        flush=True,
+    )
+    problems = []
+    if state[0] != "cancelled" or state[1]:
+        problems.append(f"the message is {state[0]} ({state[1]} lines pending)")
+    if cancelled_received:
+        problems.append(f"{len(cancelled_received)} lines Cancelled were received")
+    if sent_missing:
+        problems.append(f"{len(sent_missing)} lines Sent were not received")
+    if twice:
+        problems.append(f"{len(twice)} customers got it twice")
+    if not by_state.get("cancelled"):
+        problems.append("nothing was cancelled (the cancel came too late)")
     return problems
 
 
@@ -522,7 +574,8 @@ def main(argv):
             flush=True,
         )
         deadline = time.monotonic() + TIMEOUT
-        disturb_at = args.count // 3 if args.scenario in ("kill", "pgrestart") else 0
+        disturbed = ("kill", "pgrestart", "cancel")
+        disturb_at = args.count // 3 if args.scenario in disturbed else 0
         while time.monotonic() < deadline:
             while received.poll(0.5):
                 got.append(received.recv())
@@ -530,7 +583,9 @@ def main(argv):
                     break  # now, in the middle of the delivery
             if disturb_at and len(got) >= disturb_at:
                 disturb_at = 0
-                problem = disturb(args, server, cluster, registry, received, got, watch)
+                problem = disturb(
+                    args, server, cluster, registry, received, got, watch, message_id
+                )
                 if problem:
                     problems.append(problem)
                     break
@@ -546,7 +601,10 @@ def main(argv):
         if args.scenario == "pgrestart":
             watch.look()
             watch.report()
-        problems += check(args, state, got, expected, server, registry)
+        if args.scenario == "cancel":
+            problems += check_cancel(registry, message_id, state, got)
+        else:
+            problems += check(args, state, got, expected, server, registry)
     finally:
         server.stop()
         smtp.kill()
