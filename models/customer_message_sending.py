@@ -4,7 +4,7 @@ import threading
 from odoo import api, fields, models, modules
 from odoo.exceptions import UserError
 from odoo.fields import Domain
-from odoo.tools import SQL, Query, email_normalize
+from odoo.tools import SQL, Query, email_normalize, split_every
 
 from .customer_message import EMAIL_CHANNELS, PORTAL_CHANNELS, RENDERED_FIELDS
 
@@ -115,28 +115,158 @@ class CustomerMessage(models.Model):
 
     def _create_recipients(self, partners):
         """One line per customer; the excluded ones are recorded as cancelled
-        with the reason, never dropped silently."""
+        with the reason, never dropped silently.
+
+        The lines are made in SQL, batch by batch (``_insert_recipients``):
+        here when the customers fit in one batch, or when an automation sends
+        the message (its trigger keys must be on the lines before it runs
+        again); else the list of customers is kept on the message and the
+        processing cron makes their lines (``_create_pending_recipients``),
+        committing each batch.
+        """
+        self.ensure_one()
+        size = self._get_creation_batch_size()
+        if len(partners) > size and not self.env.context.get(
+            "customer_messages_trigger_keys"
+        ):
+            self.write(
+                {"pending_partner_list": partners.ids, "pending_partner_done": 0}
+            )
+            self.flush_recordset()
+            self.invalidate_recordset()
+            return
+        for ids in split_every(size, partners.ids):
+            self._insert_recipients(partners.browse(ids))
+        self.invalidate_recordset()
+
+    def _create_pending_recipients(self, commit=False, limit=None, cancel_reason=None):
+        """Make the lines of the customers kept on the messages, batch by
+        batch in their order. A batch inserts its lines and moves the
+        message's position in the list, in one transaction: with ``commit``,
+        each batch is committed, a crash loses the batch under way only and
+        the next run resumes from the position; a customer never gets two
+        lines of a message (``_message_partner_uniq``, left alone by the
+        insert).
+
+        :param int limit: stop after about this many lines
+        :param str cancel_reason: make the lines cancelled, with this reason
+            (the message was cancelled before they were made)
+        :return: the number of lines made
+        """
+        made = 0
+        size = self._get_creation_batch_size()
+        table = SQL.identifier(self._table)
+        for message in self:
+            while limit is None or made < limit:
+                message.flush_recordset(
+                    ["pending_partner_list", "pending_partner_done"]
+                )
+                # sql: the position in the list, without reading the list;
+                # the message locked: one worker at a time makes its lines
+                # (another waits for this batch)
+                rows = self.env.execute_query(
+                    SQL(
+                        "SELECT pending_partner_done, "
+                        "jsonb_array_length(pending_partner_list) FROM %s "
+                        "WHERE id = %s AND pending_partner_list IS NOT NULL "
+                        "FOR NO KEY UPDATE",
+                        table,
+                        message.id,
+                    )
+                )
+                if not rows:
+                    break
+                done, total = rows[0]
+                partner_ids = []
+                if done < total:
+                    # sql: the next batch of the list only (a JSON path slice)
+                    rows = self.env.execute_query(
+                        SQL(
+                            "SELECT customer.id::int FROM %s, "
+                            "jsonb_path_query(pending_partner_list, %s::jsonpath) "
+                            "WITH ORDINALITY AS customer(id, position) "
+                            "WHERE %s.id = %s ORDER BY position",
+                            table,
+                            f"$[{done} to {min(done + size, total) - 1}]",
+                            table,
+                            message.id,
+                        )
+                    )
+                    partner_ids = [partner_id for (partner_id,) in rows]
+                    message._insert_recipients(
+                        self.env["res.partner"].browse(partner_ids), cancel_reason
+                    )
+                done += len(partner_ids)
+                if done >= total:
+                    message.write(
+                        {"pending_partner_list": False, "pending_partner_done": 0}
+                    )
+                else:
+                    message.pending_partner_done = done
+                message.invalidate_recordset()
+                made += len(partner_ids)
+                if commit:
+                    self.env["ir.cron"]._commit_progress(len(partner_ids))
+        return made
+
+    def _insert_recipients(self, partners, cancel_reason=None):
+        """Insert the lines of a batch of customers, in one query."""
         self.ensure_one()
         reasons = self._get_exclusion_reasons(partners)
         trigger_keys = self.env.context.get("customer_messages_trigger_keys") or {}
-        now = fields.Datetime.now()
-        vals_list = []
-        for partner in partners:
-            reason = reasons.get(partner.id)
-            vals_list.append(
-                {
-                    "message_id": self.id,
-                    "partner_id": partner.id,
-                    "email": self.test_email or partner.email,
-                    "phone": partner.phone,
-                    "state": "cancelled" if reason else "new",
-                    "failure_reason": reason
-                    and self.env._("Excluded: %(reason)s", reason=reason),
-                    "done_date": reason and now,
-                    "trigger_key": trigger_keys.get(partner.id),
-                }
+        states, failures = [], []
+        for partner_id in partners.ids:
+            reason = reasons.get(partner_id)
+            if reason:
+                states.append("cancelled")
+                failures.append(self.env._("Excluded: %(reason)s", reason=reason))
+            else:
+                states.append("cancelled" if cancel_reason else "new")
+                failures.append(cancel_reason or None)
+        self.flush_recordset()
+        partners.flush_model(["email", "phone"])
+        now = self.env.cr.now()
+        # sql: 100,000 lines are made in batches of thousands, one query each
+        # (the ORM takes milliseconds per line and keeps them in its cache);
+        # the stored related fields copy the message, as the ORM does
+        self.env.execute_query(
+            SQL(
+                """INSERT INTO %(table)s (
+                        message_id, partner_id, company_id, channel, origin,
+                        message_date, email, phone, state, failure_reason,
+                        done_date, trigger_key,
+                        create_uid, create_date, write_uid, write_date)
+                   SELECT message.id, partner.id, message.company_id,
+                          message.channel, message.origin, message.date,
+                          COALESCE(NULLIF(message.test_email, ''), partner.email),
+                          partner.phone, line.state, line.failure_reason,
+                          CASE WHEN line.state = 'cancelled' THEN %(now)s END,
+                          line.trigger_key, %(uid)s, %(now)s, %(uid)s, %(now)s
+                     FROM unnest(%(partner_ids)s::int[], %(states)s::varchar[],
+                                 %(failures)s::text[], %(keys)s::varchar[])
+                          AS line(partner_id, state, failure_reason, trigger_key)
+                     JOIN res_partner partner ON partner.id = line.partner_id
+                     JOIN customer_message message ON message.id = %(message_id)s
+                 ORDER BY line.partner_id
+              ON CONFLICT (message_id, partner_id) DO NOTHING""",
+                table=SQL.identifier(self.env["customer.message.recipient"]._table),
+                now=now,
+                uid=self.env.uid,
+                partner_ids=partners.ids,
+                states=states,
+                failures=failures,
+                keys=[trigger_keys.get(partner_id) for partner_id in partners.ids],
+                message_id=self.id,
             )
-        return self.env["customer.message.recipient"].create(vals_list)
+        )
+
+    @api.model
+    def _get_creation_batch_size(self):
+        return int(
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param("customer_messages.creation_batch_size", 5000)
+        )
 
     # --- exclusions: evaluated in SQL, for all the customers at once
 
@@ -439,6 +569,8 @@ class CustomerMessage(models.Model):
                 continue
             if message.state == "new":
                 message.state = "processing"
+            # the lines not made yet first (see _create_recipients)
+            message._create_pending_recipients(commit=auto_commit)
             last_id = 0
             while limit is None or done < limit:
                 batch = Recipient._lock_new(message, last_id, batch_size)

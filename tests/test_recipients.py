@@ -174,3 +174,136 @@ class TestExclusions(SendingCase):
         for _step in range(3):
             composer.action_preview_previous()
         self.assertEqual(composer.preview_partner_id, self.bob)
+
+
+@tagged("customer_messages", "post_install", "-at_install")
+class TestRecipientBatches(SendingCase):
+    """Large messages: the lines are made by the cron, batch by batch."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.crowd = cls.env["res.partner"].create(
+            [
+                {
+                    "name": f"Batch Customer {index:03d}",
+                    "customer_login": f"batch{index:03d}",
+                    "customer_status": "active",
+                    "email": f"batch{index:03d}@example.com",
+                }
+                for index in range(95)
+            ]
+        )
+        cls.nomail = cls._create_customer("Batch No Mail", customer_login="batchnomail")
+        cls.everybody = cls.crowd | cls.nomail
+        cls.env["ir.config_parameter"].sudo().set_param(
+            "customer_messages.creation_batch_size", "20"
+        )
+
+    def _send(self):
+        composer = self._compose(mode="mass", channel="email", subject="Hello")
+        composer.partner_ids = self.everybody
+        self.assertEqual(composer.recipient_count, 95)
+        composer.action_confirm()
+        return self.env["customer.message"].browse(composer.action_send()["res_id"])
+
+    def _lines(self, message):
+        message.invalidate_recordset()
+        return message.sudo().recipient_ids
+
+    def test_lines_made_by_the_cron(self):
+        message = self._send()
+        self.assertEqual(message.state, "new")
+        self.assertFalse(self._lines(message), "no line made by the request")
+        self.assertEqual(message.recipient_count, 96)
+        self.assertEqual(message.pending_count, 96)
+        self.env["customer.message"]._cron_process()
+        lines = self._lines(message)
+        self.assertEqual(lines.partner_id, self.everybody)
+        self.assertFalse(message.sudo().pending_partner_list)
+        nomail_line = lines.filtered(lambda line: line.partner_id == self.nomail)
+        self.assertEqual(nomail_line.state, "cancelled")
+        self.assertEqual(nomail_line.failure_reason, "Excluded: no email address")
+        self.assertEqual(len(self.smtp_handler.messages), 95)
+        self.assertEqual(message.state, "sent")
+        self.assertEqual(message.sent_count, 95)
+        self.assertEqual(message.cancelled_count, 1)
+
+    def test_resume_after_interrupted_creation(self):
+        """The worker making the lines dies in a batch: the batches done
+        stay, the one under way is lost, the next run makes the rest; nobody
+        gets two lines or two emails."""
+        message = self._send().sudo()
+        self.assertEqual(message._create_pending_recipients(limit=40), 40)
+        # ... committed by the cron after each batch; then the next batch
+        # fails half-way (the process is killed, the connection lost)
+        calls = []
+        insert = CustomerMessage._insert_recipients
+
+        def crash_in_second_batch(record, partners, cancel_reason=None):
+            calls.append(partners)
+            insert(record, partners, cancel_reason)
+            if len(calls) == 2:
+                raise ConnectionError("server closed the connection")
+
+        with (
+            patch.object(CustomerMessage, "_insert_recipients", crash_in_second_batch),
+            self.assertRaises(ConnectionError),
+            self.env.cr.savepoint(),
+        ):
+            message._create_pending_recipients()
+        message.invalidate_recordset()
+        self.env["customer.message.recipient"].invalidate_model()
+        self.assertEqual(
+            self._lines(message).partner_id,
+            self.everybody.sorted("id")[:40],
+            "the uncommitted batches are rolled back",
+        )
+        self.assertEqual(message.pending_partner_done, 40)
+        # customers already on a line are picked again (as if the position
+        # of their batch had been lost): a second line would be a second
+        # email, their lines stay the only ones
+        message.pending_partner_done = 37
+
+        self.env["customer.message"]._cron_process()
+        lines = self._lines(message)
+        self.assertEqual(len(lines), 96)
+        self.assertEqual(lines.partner_id, self.everybody)
+        delivered = [
+            rcpt for item in self.smtp_handler.messages for rcpt in item["rcpt_tos"]
+        ]
+        self.assertEqual(len(delivered), 95)
+        self.assertEqual(len(set(delivered)), 95, "nobody got it twice")
+        self.assertEqual(message.state, "sent")
+
+    def test_cancel_before_lines_are_made(self):
+        message = self._send()
+        message.with_user(self.user_sender).action_cancel()
+        lines = self._lines(message)
+        self.assertEqual(lines.partner_id, self.everybody, "kept for the history")
+        self.assertEqual(set(lines.mapped("state")), {"cancelled"})
+        by_partner = {line.partner_id: line for line in lines}
+        self.assertEqual(
+            by_partner[self.nomail].failure_reason, "Excluded: no email address"
+        )
+        self.assertEqual(
+            by_partner[self.crowd[0]].failure_reason, "Cancelled by Plain Sender"
+        )
+        self.assertEqual(message.state, "cancelled")
+        self.env["customer.message"]._cron_process()
+        self.assertFalse(self.smtp_handler.messages)
+
+    def test_automation_lines_at_once(self):
+        """An automation's lines carry its trigger keys: they are made at
+        once, whatever their number, so that it never sends twice."""
+        keys = {partner.id: f"test:{partner.id}" for partner in self.everybody}
+        message = (
+            self.env["customer.message"]
+            .with_context(customer_messages_trigger_keys=keys)
+            ._send_to_customers(
+                self.everybody, {"subject": "Hello", "channel": "email"}
+            )
+        )
+        lines = self._lines(message)
+        self.assertEqual(len(lines), 96)
+        self.assertEqual({line.partner_id.id: line.trigger_key for line in lines}, keys)
