@@ -100,6 +100,8 @@ class Result:
     cpu: dict = field(default_factory=dict)  # CPU seconds per process group
     deliver_cpu: dict = field(default_factory=dict)  # the same, to deliver
     peak_rss: dict = field(default_factory=dict)  # MB per Odoo process
+    start_rss: dict = field(default_factory=dict)  # the same, when it started
+    notes: list = field(default_factory=list)
 
     @property
     def total_time(self):
@@ -199,6 +201,12 @@ def parse_args(argv):
         help="stop each path of this module once its recipients are queued "
         "(no rendering, no delivery): the time and memory of queueing alone, "
         "e.g. with --count 100000 --only customer_messages",
+    )
+    parser.add_argument(
+        "--runs",
+        type=positive_int,
+        default=1,
+        help="run each path this many times (new messages to the same customers)",
     )
     parser.add_argument(
         "--profile-composer",
@@ -362,7 +370,7 @@ def run_customer_messages(env, partners):
     Message = env["customer.message"]
     queries = sql_db.sql_counter
     start = time.perf_counter()
-    message = queue_customer_messages(env, partners)
+    message, recorded = queue_customer_messages(env, partners)
     queued = time.perf_counter()
     mark_queued()
     queued_queries = sql_db.sql_counter
@@ -377,6 +385,10 @@ def run_customer_messages(env, partners):
         queue_queries=queued_queries - queries,
         deliver_queries=sql_db.sql_counter - queued_queries,
     )
+    result.notes.append(
+        f"_send_to_customers (what the composer's Send waits for) took "
+        f"{recorded - start:.2f} s of the {result.queue_time:.2f} s to queue"
+    )
     if queue_only:
         cancel(env, message)
     else:
@@ -387,17 +399,19 @@ def run_customer_messages(env, partners):
 def queue_customer_messages(env, partners):
     """The message queued for the cron, committed, with its recipient lines
     made (the first step of the processing cron when they are made in the
-    background, counted here as queueing)."""
+    background, counted here as queueing): the message, and when
+    _send_to_customers returned."""
     message = env["customer.message"]._send_to_customers(
         partners,
         {"subject": SUBJECT, "body_html": BODY, "channel": "email"},
         process="cron",
     )
     env.cr.commit()
+    recorded = time.perf_counter()
     if hasattr(message, "_create_pending_recipients"):
         message._create_pending_recipients(commit=True)
         env.cr.commit()
-    return message
+    return message, recorded
 
 
 def cancel(env, message):
@@ -611,7 +625,8 @@ def odoo_pids():
 
 
 def reset_peak_rss():
-    """Start the peak resident memory (VmHWM) of the Odoo processes afresh."""
+    """Start the peak resident memory (VmHWM) of the Odoo processes afresh;
+    return their resident memory now."""
     gc.collect()
     for pid in odoo_pids():
         try:
@@ -619,21 +634,28 @@ def reset_peak_rss():
                 clear_refs.write("5")
         except OSError:
             pass
+    return memory("VmRSS")
 
 
 def peak_rss():
     """{process: peak resident memory in MB since reset_peak_rss()}."""
-    peaks = {}
+    return memory("VmHWM")
+
+
+def memory(key):
+    """{process: the /proc status entry ``key`` (VmRSS, VmHWM) in MB} of the
+    Odoo processes."""
+    values = {}
     for index, pid in enumerate(odoo_pids()):
         try:
             with open(f"/proc/{pid}/status") as status:
-                found = re.search(r"^VmHWM:\s+(\d+) kB", status.read(), re.MULTILINE)
+                found = re.search(rf"^{key}:\s+(\d+) kB", status.read(), re.MULTILINE)
         except OSError:
             continue
         if found:
             label = "bench" if not index else f"cron worker {index}"
-            peaks[label] = int(found.group(1)) / 1024
-    return peaks
+            values[label] = int(found.group(1)) / 1024
+    return values
 
 
 def process_cpu(pid):
@@ -676,7 +698,7 @@ def measured(smtp_server, run, *args):
     result, in all and to deliver."""
     global cpu_marks  # noqa: PLW0603 - set by mark_queued() during the run
     cpu_marks = {"smtp_server": smtp_server}
-    reset_peak_rss()
+    start_rss = reset_peak_rss()
     before = cpu_times(smtp_server)
     try:
         result = run(*args)
@@ -684,6 +706,7 @@ def measured(smtp_server, run, *args):
         marks, cpu_marks = cpu_marks, None
     after = cpu_times(smtp_server)
     result.peak_rss = peak_rss()
+    result.start_rss = start_rss
     result.cpu = {group: after[group] - before[group] for group in after}
     queued = marks.get("queued", before)
     result.deliver_cpu = {group: after[group] - queued[group] for group in after}
@@ -803,9 +826,13 @@ def print_results(results, env, port):
     for result in results:
         if result.peak_rss:
             peaks = ", ".join(
-                f"{label} {mb:.0f}" for label, mb in result.peak_rss.items()
+                f"{label} {mb:.0f} (+{mb - result.start_rss.get(label, mb):.0f})"
+                for label, mb in result.peak_rss.items()
             )
-            print(f"{result.name}: peak RSS MB: {peaks}")
+            print(f"{result.name}: peak RSS MB (+ over its start): {peaks}")
+    for result in results:
+        for note in result.notes:
+            print(f"{result.name}: {note}")
     for result in results:
         if queue_only and result.name.startswith("customer_messages"):
             continue
@@ -1001,14 +1028,19 @@ def main(argv):
                     )
                 )
                 check_received(results[-1], smtp_server.take(), smtplib_names)
-            for name, run in paths:
-                print(f"{'queueing' if queue_only else 'sending'}: {name}", flush=True)
-                env.invalidate_all()
-                results.append(
-                    measured(smtp_server, attempt, env, name, run, customers)
-                )
-                if not queue_only:
-                    check_received(results[-1], smtp_server.take(), names)
+            for run_index in range(args.runs):
+                for name, run in paths:
+                    print(
+                        f"{'queueing' if queue_only else 'sending'}: {name}",
+                        flush=True,
+                    )
+                    env.invalidate_all()
+                    result = measured(smtp_server, attempt, env, name, run, customers)
+                    if args.runs > 1:
+                        result.name += f" #{run_index + 1}"
+                    results.append(result)
+                    if not queue_only:
+                        check_received(result, smtp_server.take(), names)
             print_results(results, env, smtp_server.port)
 
             if args.profile:
