@@ -818,11 +818,26 @@ def print_results(results, env, port):
                 for group, seconds in cpu.items()
             }
             total = sum(per_message.values())
+            if not total:  # nothing delivered (--queue-only)
+                continue
             spent = ", ".join(f"{group} {ms:.2f}" for group, ms in per_message.items())
             print(
                 f"{result.name}: CPU ms per message {label}: {spent} = {total:.2f}; "
                 f"{cpus} CPUs allow at most {cpus * 1000 / total:.0f} msg/s"
             )
+    print_memory_and_notes(results)
+    for result in results:
+        if queue_only and result.name.startswith("customer_messages"):
+            continue
+        print(
+            f"{result.name}: the SMTP server received {result.received} messages "
+            f"for {result.recipients} recipients"
+        )
+        for problem in result.problems:
+            print(f"{result.name}: PROBLEM: {problem}")
+
+
+def print_memory_and_notes(results):
     for result in results:
         if result.peak_rss:
             peaks = ", ".join(
@@ -833,15 +848,6 @@ def print_results(results, env, port):
     for result in results:
         for note in result.notes:
             print(f"{result.name}: {note}")
-    for result in results:
-        if queue_only and result.name.startswith("customer_messages"):
-            continue
-        print(
-            f"{result.name}: the SMTP server received {result.received} messages "
-            f"for {result.recipients} recipients"
-        )
-        for problem in result.problems:
-            print(f"{result.name}: PROBLEM: {problem}")
 
 
 def profile_customer_messages(env, partners, names, smtp_server):
