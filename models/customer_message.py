@@ -154,6 +154,7 @@ class CustomerMessage(models.Model):
         "recipient lines are made batch by batch.",
     )
     pending_partner_done = fields.Integer(
+        string="Customers with their line",
         copy=False,
         groups="base.group_system",
         help="How many customers of the list have their line.",
