@@ -21,7 +21,15 @@ few recipients are sent at once rather than queued (mail.mail.force.send.limit,
 the database is made for it. A path that raises is reported as failed and the
 others still run.
 
-    python dev/bench.py --database cm_bench [--count N] [--profile]
+Before the sending paths, the composer is measured on every customer of the
+database (the N above, plus excluded ones: no address, invalid, blacklisted,
+bounced): the time each filter change takes, as the web client's onchange
+(odoo.tests.Form), as a plain Messages / User. Customers are made in SQL (a
+clone of one customer made by the ORM), so that 100,000 take seconds. Each
+path reports the peak resident memory (VmHWM) of the Odoo processes of the
+run, reset before it.
+
+    python dev/bench.py --database cm_bench [--count N] [--profile] [--queue-only]
 """
 
 import argparse
@@ -29,13 +37,16 @@ import cProfile
 import datetime
 import email
 import email.policy
+import gc
 import logging
 import multiprocessing
 import os
 import pstats
+import re
 import select
 import smtplib
 import socket
+import statistics
 import sys
 import threading
 import time
@@ -51,17 +62,24 @@ from aiosmtpd.controller import Controller
 import odoo
 from odoo import api, sql_db
 from odoo.modules.registry import Registry
-from odoo.tools import config, split_every
+from odoo.tests.form import Form
+from odoo.tools import SQL, config, split_every
 
 from odoo.addons.base.models.ir_cron import IrCron
 
 SUBJECT = "Hello {{ object.name }}"
 BODY = "<p>Dear <t t-out='object.name'/></p>"
 WARMUP_COUNT = 20
+# customers the composer excludes, beside the N customers the paths send to
+# (one in EXCLUDED_EVERY of N, of each kind)
+EXCLUDED_EVERY = 50
+# the raw smtplib baseline sends at most this many (it builds them first)
+SMTPLIB_MAX = 5000
 # Odoo's default number of cron workers (--max-cron-threads)
 CRON_WORKERS = 2
 cron_workers = None  # the CronWorkers of the run
 cpu_marks = None  # CPU times taken during the path being measured
+queue_only = False  # --queue-only
 PROFILE_LINES = 30
 
 
@@ -81,6 +99,9 @@ class Result:
     error: str | None = None
     cpu: dict = field(default_factory=dict)  # CPU seconds per process group
     deliver_cpu: dict = field(default_factory=dict)  # the same, to deliver
+    peak_rss: dict = field(default_factory=dict)  # MB per Odoo process
+    start_rss: dict = field(default_factory=dict)  # the same, when it started
+    notes: list = field(default_factory=list)
 
     @property
     def total_time(self):
@@ -174,6 +195,29 @@ def parse_args(argv):
         choices=[name for name, _run in PATHS],
         help="run only this path (and the smtplib baseline), e.g. while working on it",
     )
+    parser.add_argument(
+        "--queue-only",
+        action="store_true",
+        help="stop each path of this module once its recipients are queued "
+        "(no rendering, no delivery): the time and memory of queueing alone, "
+        "e.g. with --count 100000 --only customer_messages",
+    )
+    parser.add_argument(
+        "--runs",
+        type=positive_int,
+        default=1,
+        help="run each path this many times (new messages to the same customers)",
+    )
+    parser.add_argument(
+        "--profile-composer",
+        action="store_true",
+        help="also measure the composer's changes under cProfile",
+    )
+    parser.add_argument(
+        "--no-composer",
+        action="store_true",
+        help="do not measure the composer's filter changes",
+    )
     parser.add_argument("--database", help=argparse.SUPPRESS)
     parser.add_argument("--check-args", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -204,27 +248,112 @@ def prepare(env, port, count):
     # mass mailings to at most this many recipients are sent at once rather
     # than queued (100 by default): always queue, like process="cron"
     env["ir.config_parameter"].set_param("mail.mail.force.send.limit", "0")
-    Partner = env["res.partner"]
-    customers = Partner.create(
-        [
-            {
-                "name": f"Bench Customer {index:05d}",
-                "email": f"bench.customer.{index:05d}@example.com",
-            }
-            for index in range(1, count + 1)
-        ]
+    locations = env["customer.location"].create(
+        [{"name": "Bench North", "code": "BN"}, {"name": "Bench South", "code": "BS"}]
     )
-    warmup = Partner.create(
-        [
-            {
-                "name": f"Bench Warm-up {index:03d}",
-                "email": f"bench.warmup.{index:03d}@example.com",
-            }
-            for index in range(1, WARMUP_COUNT + 1)
-        ]
+    width = max(5, len(str(count)))
+    customers = make_customers(
+        env, "Bench Customer", "bench.customer", count, width, locations
+    )
+    warmup = make_customers(
+        env, "Bench Warm-up", "bench.warmup", WARMUP_COUNT, 3, status=False
+    )
+    # customers that the composer excludes (never sent to by the paths)
+    excluded = count // EXCLUDED_EVERY or 1
+    make_customers(env, "Bench No Mail", None, excluded, width, locations)
+    make_customers(env, "Bench Bad Mail", "not-an-address", excluded, width, locations)
+    blacklisted = make_customers(
+        env, "Bench Blacklisted", "bench.blacklisted", excluded, width, locations
+    )
+    env["mail.blacklist"].create([{"email": partner.email} for partner in blacklisted])
+    bounced = make_customers(
+        env, "Bench Bounced", "bench.bounced", excluded, width, locations
+    )
+    # sql: as many bounces as Odoo counts, without bouncing
+    env.cr.execute(
+        SQL("UPDATE res_partner SET message_bounce = 5 WHERE id = ANY(%s)", bounced.ids)
+    )
+    # no invitation email: the SMTP server would count it
+    env["res.users"].with_context(no_reset_password=True).create(
+        {
+            "name": "Bench Messages User",
+            "login": "bench_messages_user",
+            "email": "bench.user@example.com",
+            "group_ids": [
+                (6, 0, [env.ref("customer_messages.customer_messages_group_user").id])
+            ],
+        }
     )
     env.cr.commit()
     return customers, warmup
+
+
+def make_customers(env, name, email, count, width, locations=None, status="active"):
+    """``count`` active customers named ``name`` and a number, with the address
+    ``email``.NUMBER@example.com (or no address for None, or ``email`` as it is
+    when it has no dot), half of them billed monthly, in turn in each location.
+    Made in SQL: one customer made by the ORM (every default and computed
+    column filled as Odoo fills them), copied ``count`` times in one INSERT."""
+    Partner = env["res.partner"]
+    model = Partner.create(
+        {"name": f"{name} model", "customer_status": status, "billing_type": "prepaid"}
+    )
+    env.flush_all()
+    env.cr.execute(
+        SQL(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_name = 'res_partner' AND column_name NOT IN %s",
+            (
+                "id",
+                "name",
+                "complete_name",
+                "email",
+                "email_normalized",
+                "billing_type",
+                "location_id",
+            ),
+        )
+    )
+    copied = [SQL.identifier(column) for (column,) in env.cr.fetchall()]
+    number = SQL("lpad(i::text, %s, '0')", width)
+    if email is None:
+        address = SQL("NULL")
+    elif "." in email:
+        address = SQL("%s || '.' || %s || '@example.com'", email, number)
+    else:
+        address = SQL("%s", email)
+    location_ids = locations.ids if locations else [None]
+    # sql: 100,000 customers in seconds (the ORM takes minutes)
+    env.cr.execute(
+        SQL(
+            """INSERT INTO res_partner (name, complete_name, email, email_normalized,
+                                        billing_type, location_id, %(columns)s)
+               SELECT %(name)s || ' ' || %(number)s, %(name)s || ' ' || %(number)s,
+                      %(address)s,
+                      CASE WHEN %(address)s LIKE '%%@%%' THEN %(address)s END,
+                      CASE WHEN i %% 2 = 0 THEN 'recurring' ELSE 'prepaid' END,
+                      (%(locations)s::int[])[1 + i %% %(location_count)s],
+                      %(columns)s
+                 FROM res_partner, generate_series(1, %(count)s) AS i
+                WHERE res_partner.id = %(model)s
+                ORDER BY i
+            RETURNING id""",
+            columns=SQL(", ").join(copied),
+            name=name,
+            number=number,
+            address=address,
+            locations=location_ids,
+            location_count=len(location_ids),
+            count=count,
+            model=model.id,
+        )
+    )
+    ids = [partner_id for (partner_id,) in env.cr.fetchall()]
+    env.cr.execute(
+        SQL("UPDATE res_partner SET commercial_partner_id = id WHERE id = ANY(%s)", ids)
+    )
+    model.unlink()
+    return Partner.browse(ids)
 
 
 def check_message(result, message):
@@ -241,17 +370,13 @@ def run_customer_messages(env, partners):
     Message = env["customer.message"]
     queries = sql_db.sql_counter
     start = time.perf_counter()
-    message = Message._send_to_customers(
-        partners,
-        {"subject": SUBJECT, "body_html": BODY, "channel": "email"},
-        process="cron",
-    )
-    env.cr.commit()
+    message, recorded = queue_customer_messages(env, partners)
     queued = time.perf_counter()
     mark_queued()
     queued_queries = sql_db.sql_counter
-    Message._cron_process()
-    env.cr.commit()
+    if not queue_only:
+        Message._cron_process()
+        env.cr.commit()
     result = Result(
         "customer_messages",
         len(partners),
@@ -260,8 +385,44 @@ def run_customer_messages(env, partners):
         queue_queries=queued_queries - queries,
         deliver_queries=sql_db.sql_counter - queued_queries,
     )
-    check_message(result, message)
+    result.notes.append(
+        f"_send_to_customers (what the composer's Send waits for) took "
+        f"{recorded - start:.2f} s of the {result.queue_time:.2f} s to queue"
+    )
+    if queue_only:
+        cancel(env, message)
+    else:
+        check_message(result, message)
     return result
+
+
+def queue_customer_messages(env, partners):
+    """The message queued for the cron, committed, with its recipient lines
+    made (the first step of the processing cron when they are made in the
+    background, counted here as queueing): the message, and when
+    _send_to_customers returned."""
+    message = env["customer.message"]._send_to_customers(
+        partners,
+        {"subject": SUBJECT, "body_html": BODY, "channel": "email"},
+        process="cron",
+    )
+    env.cr.commit()
+    recorded = time.perf_counter()
+    if hasattr(message, "_create_pending_recipients"):
+        message._create_pending_recipients(commit=True)
+        env.cr.commit()
+    return message, recorded
+
+
+def cancel(env, message):
+    """A message queued by --queue-only, stopped so that nothing sends it."""
+    # sql: the cron leaves cancelled messages alone; cancelling their lines
+    # (action_cancel) would be measured with the queueing
+    env.cr.execute(
+        SQL("UPDATE customer_message SET state = 'cancelled' WHERE id = %s", message.id)
+    )
+    env.cr.commit()
+    env.invalidate_all()
 
 
 def cron_worker(database, running, ready):
@@ -332,6 +493,8 @@ def run_customer_messages_workers(env, partners, prerender=False):
             process="cron",
         )
         if prerender:
+            if hasattr(message, "_create_pending_recipients"):
+                message._create_pending_recipients()
             message.state = "processing"
             for ids in split_every(
                 Message._get_batch_size(), message.recipient_ids.ids
@@ -418,17 +581,17 @@ def run_mass_mailing(env, partners):
     return result
 
 
-def run_smtplib(port, partners, email_from):
-    """The transport alone: the same number of similar, prebuilt messages
-    over one SMTP connection."""
+def run_smtplib(port, names, email_from):
+    """The transport alone: similar, prebuilt messages over one SMTP
+    connection, to the customers of ``names`` ({address: name})."""
     messages = []
-    for partner in partners:
+    for address, name in names.items():
         message = EmailMessage()
         message["From"] = email_from
-        message["To"] = formataddr((partner.name, partner.email))
-        message["Subject"] = f"Hello {partner.name}"
-        message.set_content(f"Dear {partner.name}")
-        message.add_alternative(f"<p>Dear {partner.name}</p>", subtype="html")
+        message["To"] = formataddr((name, address))
+        message["Subject"] = f"Hello {name}"
+        message.set_content(f"Dear {name}")
+        message.add_alternative(f"<p>Dear {name}</p>", subtype="html")
         messages.append(message)
     start = time.perf_counter()
     with smtplib.SMTP("127.0.0.1", port, timeout=60) as smtp:
@@ -436,10 +599,63 @@ def run_smtplib(port, partners, email_from):
             smtp.send_message(message)
     return Result(
         "raw smtplib, 1 connection",
-        len(partners),
+        len(names),
         queue_time=None,
         deliver_time=time.perf_counter() - start,
     )
+
+
+def customer_names(env, partners):
+    """{lowercase address: name} of the customers, read in SQL (the ORM
+    would keep 100,000 customers in its cache, in the memory measured)."""
+    env.cr.execute(
+        SQL(
+            "SELECT lower(email), name FROM res_partner WHERE id = ANY(%s) ORDER BY id",
+            partners.ids,
+        )
+    )
+    return dict(env.cr.fetchall())
+
+
+def odoo_pids():
+    """The Odoo processes of the run: this one and the cron workers."""
+    return [os.getpid()] + (
+        [process.pid for process in cron_workers.processes] if cron_workers else []
+    )
+
+
+def reset_peak_rss():
+    """Start the peak resident memory (VmHWM) of the Odoo processes afresh;
+    return their resident memory now."""
+    gc.collect()
+    for pid in odoo_pids():
+        try:
+            with open(f"/proc/{pid}/clear_refs", "w") as clear_refs:
+                clear_refs.write("5")
+        except OSError:
+            pass
+    return memory("VmRSS")
+
+
+def peak_rss():
+    """{process: peak resident memory in MB since reset_peak_rss()}."""
+    return memory("VmHWM")
+
+
+def memory(key):
+    """{process: the /proc status entry ``key`` (VmRSS, VmHWM) in MB} of the
+    Odoo processes."""
+    values = {}
+    for index, pid in enumerate(odoo_pids()):
+        try:
+            with open(f"/proc/{pid}/status") as status:
+                found = re.search(rf"^{key}:\s+(\d+) kB", status.read(), re.MULTILINE)
+        except OSError:
+            continue
+        if found:
+            label = "bench" if not index else f"cron worker {index}"
+            values[label] = int(found.group(1)) / 1024
+    return values
 
 
 def process_cpu(pid):
@@ -455,9 +671,6 @@ def process_cpu(pid):
 def cpu_times(smtp_server):
     """CPU seconds used so far by the Odoo processes of the run, the SMTP
     server and the PostgreSQL server's processes."""
-    odoo_pids = [os.getpid()] + (
-        [process.pid for process in cron_workers.processes] if cron_workers else []
-    )
     postgres_pids = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -468,7 +681,7 @@ def cpu_times(smtp_server):
             except OSError:
                 continue
     return {
-        "Odoo": sum(map(process_cpu, odoo_pids)),
+        "Odoo": sum(map(process_cpu, odoo_pids())),
         "SMTP server": process_cpu(smtp_server.process.pid),
         "PostgreSQL": sum(map(process_cpu, postgres_pids)),
     }
@@ -485,12 +698,15 @@ def measured(smtp_server, run, *args):
     result, in all and to deliver."""
     global cpu_marks  # noqa: PLW0603 - set by mark_queued() during the run
     cpu_marks = {"smtp_server": smtp_server}
+    start_rss = reset_peak_rss()
     before = cpu_times(smtp_server)
     try:
         result = run(*args)
     finally:
         marks, cpu_marks = cpu_marks, None
     after = cpu_times(smtp_server)
+    result.peak_rss = peak_rss()
+    result.start_rss = start_rss
     result.cpu = {group: after[group] - before[group] for group in after}
     queued = marks.get("queued", before)
     result.deliver_cpu = {group: after[group] - queued[group] for group in after}
@@ -511,10 +727,10 @@ def attempt(env, name, run, *args):
         return result
 
 
-def check_received(result, received, partners):
-    """Exactly one message per customer, personalised with its name."""
+def check_received(result, received, names):
+    """Exactly one message per customer of ``names`` ({address: name}),
+    personalised with its name."""
     result.received = len(received)
-    names = {partner.email.lower(): partner.name for partner in partners}
     if len(received) != len(names):
         result.problems.append(
             f"the SMTP server received {len(received)} messages "
@@ -602,12 +818,17 @@ def print_results(results, env, port):
                 for group, seconds in cpu.items()
             }
             total = sum(per_message.values())
+            if not total:  # nothing delivered (--queue-only)
+                continue
             spent = ", ".join(f"{group} {ms:.2f}" for group, ms in per_message.items())
             print(
                 f"{result.name}: CPU ms per message {label}: {spent} = {total:.2f}; "
                 f"{cpus} CPUs allow at most {cpus * 1000 / total:.0f} msg/s"
             )
+    print_memory_and_notes(results)
     for result in results:
+        if queue_only and result.name.startswith("customer_messages"):
+            continue
         print(
             f"{result.name}: the SMTP server received {result.received} messages "
             f"for {result.recipients} recipients"
@@ -616,13 +837,27 @@ def print_results(results, env, port):
             print(f"{result.name}: PROBLEM: {problem}")
 
 
-def profile_customer_messages(env, partners, smtp_server):
+def print_memory_and_notes(results):
+    for result in results:
+        if result.peak_rss:
+            peaks = ", ".join(
+                f"{label} {mb:.0f} (+{mb - result.start_rss.get(label, mb):.0f})"
+                for label, mb in result.peak_rss.items()
+            )
+            print(f"{result.name}: peak RSS MB (+ over its start): {peaks}")
+    for result in results:
+        for note in result.notes:
+            print(f"{result.name}: {note}")
+
+
+def profile_customer_messages(env, partners, names, smtp_server):
     """Send once more (a new message to the same customers) under cProfile."""
     profiler = cProfile.Profile()
     profiler.enable()
     result = attempt(env, "customer_messages", run_customer_messages, partners)
     profiler.disable()
-    check_received(result, smtp_server.take(), partners)
+    if not queue_only:
+        check_received(result, smtp_server.take(), names)
     print()
     if result.error:
         print(f"customer_messages under cProfile: FAILED: {result.error}")
@@ -636,6 +871,85 @@ def profile_customer_messages(env, partners, smtp_server):
     stats.sort_stats("cumulative").print_stats(PROFILE_LINES)
     stats.sort_stats("tottime").print_stats(PROFILE_LINES)
     return result
+
+
+# The filter changes measured, in this order, as a user makes them in the
+# composer: (what, change of the form)
+COMPOSER_CHANGES = (
+    ("mass sending", lambda form, env: setattr(form, "mode", "mass")),
+    ("status Active", lambda form, env: setattr(form, "status_active", True)),
+    ("billing Recurring", lambda form, env: setattr(form, "billing_recurring", True)),
+    (
+        "a location",
+        lambda form, env: form.location_ids.add(
+            env["customer.location"].search([("code", "=", "BN")])
+        ),
+    ),
+    (
+        "billing Recurring off",
+        lambda form, env: setattr(form, "billing_recurring", False),
+    ),
+    ("channel SMS", lambda form, env: setattr(form, "channel", "sms")),
+    ("channel portal", lambda form, env: setattr(form, "channel", "portal")),
+    ("channel email", lambda form, env: setattr(form, "channel", "email")),
+)
+COMPOSER_RUNS = 3
+
+
+def measure_composer(env, profiler=None):
+    """Each filter change of COMPOSER_CHANGES made COMPOSER_RUNS times in a
+    composer opened as a plain Messages / User, timed as the onchange the web
+    client waits for: {change: [seconds...]}, and what the last run showed."""
+    user = env["res.users"].search([("login", "=", "bench_messages_user")])
+    Composer = env["customer.message.composer"].with_user(user)
+    timings = {what: [] for what, _change in COMPOSER_CHANGES}
+    shown = []
+    for _run in range(COMPOSER_RUNS):
+        env.invalidate_all()
+        form = Form(Composer)
+        form.subject = SUBJECT  # the preview follows the first recipient
+        shown = []
+        for what, change in COMPOSER_CHANGES:
+            start = time.perf_counter()
+            if profiler:
+                profiler.enable()
+            change(form, env)
+            if profiler:
+                profiler.disable()
+            timings[what].append(time.perf_counter() - start)
+            shown.append((what, form.recipient_count, form.excluded_count))
+    env.cr.rollback()
+    return timings, shown
+
+
+def print_composer(timings, shown, total):
+    print()
+    print(
+        f"composer on {total} customers, {COMPOSER_RUNS} runs: seconds per filter "
+        "change (min / median / max), then recipients and excluded shown"
+    )
+    for (what, seconds), (_what, count, excluded) in zip(
+        timings.items(), shown, strict=True
+    ):
+        print(
+            f"  {what:<24}{min(seconds):>8.3f}{statistics.median(seconds):>8.3f}"
+            f"{max(seconds):>8.3f}   {count:>7} {excluded:>7}"
+        )
+    every = [second for seconds in timings.values() for second in seconds]
+    print(
+        f"  {'every change':<24}{min(every):>8.3f}{statistics.median(every):>8.3f}"
+        f"{max(every):>8.3f}"
+    )
+
+
+def profile_composer(env):
+    profiler = cProfile.Profile()
+    measure_composer(env, profiler)
+    print()
+    print("composer changes under cProfile")
+    stats = pstats.Stats(profiler, stream=sys.stdout).strip_dirs()
+    stats.sort_stats("cumulative").print_stats(PROFILE_LINES)
+    stats.sort_stats("tottime").print_stats(PROFILE_LINES)
 
 
 PATHS = (
@@ -662,47 +976,86 @@ def main(argv):
     registry = Registry(args.database)
     smtp_server = SMTPServer()
     results = []
-    global cron_workers  # noqa: PLW0603 - one set of workers per run
+    global cron_workers, queue_only  # noqa: PLW0603 - one set of workers per run
+    queue_only = args.queue_only
     try:
         with registry.cursor() as cr:
             env = api.Environment(cr, api.SUPERUSER_ID, {})
             env = env(context=env["res.users"].context_get())
+            start = time.perf_counter()
             customers, warmup = prepare(env, smtp_server.port, args.count)
+            env.cr.execute(
+                "SELECT count(*) FROM res_partner WHERE customer_status IS NOT NULL"
+            )
+            total = env.cr.fetchone()[0]
+            print(
+                f"{total} customers made in {time.perf_counter() - start:.1f} s",
+                flush=True,
+            )
+            names = customer_names(env, customers)
+            warmup_names = customer_names(env, warmup)
+            env.invalidate_all()
+            if not args.no_composer:
+                print("measuring the composer", flush=True)
+                print_composer(*measure_composer(env), total)
+            if args.profile_composer:
+                profile_composer(env)
+            paths = [
+                (name, run)
+                for name, run in PATHS
+                if (not args.only or name == args.only)
+                and (not queue_only or name == "customer_messages")
+            ]
             cron_workers = CronWorkers(args.database, CRON_WORKERS)
 
             print(f"warming up both paths on {len(warmup)} other customers", flush=True)
-            for name, run in PATHS:
-                if args.only and name != args.only:
-                    continue
+            for name, run in paths:
                 warmup_result = attempt(env, name, run, warmup)
-                check_received(warmup_result, smtp_server.take(), warmup)
+                if queue_only:
+                    continue
+                check_received(warmup_result, smtp_server.take(), warmup_names)
                 if warmup_result.problems:
                     problems = "; ".join(warmup_result.problems)
                     print(f"warm-up of {name}: PROBLEM: {problems}", flush=True)
 
-            print(f"sending to {len(customers)} customers: raw smtplib", flush=True)
-            results.append(
-                measured(
-                    smtp_server,
-                    run_smtplib,
-                    smtp_server.port,
-                    customers,
-                    env.user.email_formatted,
+            for run_index in range(args.runs):
+                for name, run in paths:
+                    print(
+                        f"{'queueing' if queue_only else 'sending'}: {name}",
+                        flush=True,
+                    )
+                    env.invalidate_all()
+                    result = measured(smtp_server, attempt, env, name, run, customers)
+                    if args.runs > 1:
+                        result.name += f" #{run_index + 1}"
+                    results.append(result)
+                    if not queue_only:
+                        check_received(result, smtp_server.take(), names)
+            if not queue_only:
+                # last: its prebuilt messages would stay in the memory of
+                # this process, under the peak of the paths after it
+                smtplib_names = dict(list(names.items())[:SMTPLIB_MAX])
+                print(
+                    f"sending to {len(smtplib_names)} customers: raw smtplib",
+                    flush=True,
                 )
-            )
-            check_received(results[-1], smtp_server.take(), customers)
-            for name, run in PATHS:
-                if args.only and name != args.only:
-                    continue
-                print(f"sending: {name}", flush=True)
-                results.append(
-                    measured(smtp_server, attempt, env, name, run, customers)
+                results.insert(
+                    0,
+                    measured(
+                        smtp_server,
+                        run_smtplib,
+                        smtp_server.port,
+                        smtplib_names,
+                        env.user.email_formatted,
+                    ),
                 )
-                check_received(results[-1], smtp_server.take(), customers)
+                check_received(results[0], smtp_server.take(), smtplib_names)
             print_results(results, env, smtp_server.port)
 
             if args.profile:
-                results.append(profile_customer_messages(env, customers, smtp_server))
+                results.append(
+                    profile_customer_messages(env, customers, names, smtp_server)
+                )
             cr.rollback()
     finally:
         if cron_workers:

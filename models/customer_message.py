@@ -2,6 +2,7 @@ from collections import defaultdict
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL
 
 CHANNELS = [
     ("email", "Email"),
@@ -143,6 +144,21 @@ class CustomerMessage(models.Model):
     recipient_ids = fields.One2many(
         "customer.message.recipient", "message_id", string="Recipients"
     )
+    # the customers picked, while the processing cron makes their lines
+    # (customer_message_sending.py, _create_recipients)
+    pending_partner_list = fields.Json(
+        string="Customers without their line yet",
+        copy=False,
+        groups="base.group_system",
+        help="The ids of the customers picked for the message, in order, while their "
+        "recipient lines are made batch by batch.",
+    )
+    pending_partner_done = fields.Integer(
+        string="Customers with their line",
+        copy=False,
+        groups="base.group_system",
+        help="How many customers of the list have their line.",
+    )
     recipient_count = fields.Integer(
         string="Recipients count", compute="_compute_counts"
     )
@@ -163,20 +179,36 @@ class CustomerMessage(models.Model):
     @api.depends("recipient_ids.state")
     def _compute_counts(self):
         counts = defaultdict(lambda: defaultdict(int))
-        if self.ids:
+        ids = [message_id for message_id in self._ids if isinstance(message_id, int)]
+        if ids:
             for message, state, count in self.env[
                 "customer.message.recipient"
             ]._read_group(
-                [("message_id", "in", self.ids)], ["message_id", "state"], ["__count"]
+                [("message_id", "in", ids)], ["message_id", "state"], ["__count"]
             ):
                 counts[message.id][state] = count
+            # sql: the customers whose lines are not made yet (see
+            # _create_recipients), counted without reading the list
+            self.flush_model(["pending_partner_list", "pending_partner_done"])
+            for message_id, count in self.env.execute_query(
+                SQL(
+                    "SELECT id, jsonb_array_length(pending_partner_list) "
+                    "- pending_partner_done FROM %s "
+                    "WHERE id IN %s AND pending_partner_list IS NOT NULL",
+                    SQL.identifier(self._table),
+                    tuple(ids),
+                )
+            ):
+                counts[message_id]["pending"] = count
         for message in self:
             by_state = counts[message.id]
             message.recipient_count = sum(by_state.values())
             message.sent_count = by_state["sent"]
             message.failed_count = by_state["error"]
             message.cancelled_count = by_state["cancelled"]
-            message.pending_count = by_state["new"] + by_state["processing"]
+            message.pending_count = (
+                by_state["new"] + by_state["processing"] + by_state["pending"]
+            )
 
     @api.constrains("template_id")
     def _check_template_model(self):
@@ -247,12 +279,21 @@ class CustomerMessage(models.Model):
                     "Only messages that are still New or Processing can be cancelled."
                 )
             )
-        pending = messages.recipient_ids.filtered(
-            lambda r: r.state in ("new", "processing")
+        reason = self.env._("Cancelled by %(user)s", user=self.env.user.name)
+        # the customers whose lines were not made yet get cancelled lines
+        messages._create_pending_recipients(cancel_reason=reason)
+        # sudo: the lines of the messages checked above
+        pending = (
+            self.env["customer.message.recipient"]
+            .sudo()
+            .search(
+                [
+                    ("message_id", "in", messages.ids),
+                    ("state", "in", ("new", "processing")),
+                ]
+            )
         )
-        pending._action_cancel(
-            self.env._("Cancelled by %(user)s", user=self.env.user.name)
-        )
+        pending._action_cancel(reason)
         messages.write({"state": "cancelled", "done_date": fields.Datetime.now()})
         return True
 

@@ -4,7 +4,7 @@ import threading
 from odoo import api, fields, models, modules
 from odoo.exceptions import UserError
 from odoo.fields import Domain
-from odoo.tools import email_normalize
+from odoo.tools import SQL, Query, email_normalize, split_every
 
 from .customer_message import EMAIL_CHANNELS, PORTAL_CHANNELS, RENDERED_FIELDS
 
@@ -115,35 +115,175 @@ class CustomerMessage(models.Model):
 
     def _create_recipients(self, partners):
         """One line per customer; the excluded ones are recorded as cancelled
-        with the reason, never dropped silently."""
+        with the reason, never dropped silently.
+
+        The lines are made in SQL, batch by batch (``_insert_recipients``):
+        here when the customers fit in one batch, or when an automation sends
+        the message (its trigger keys must be on the lines before it runs
+        again); else the list of customers is kept on the message and the
+        processing cron makes their lines (``_create_pending_recipients``),
+        committing each batch.
+        """
+        self.ensure_one()
+        size = self._get_creation_batch_size()
+        if len(partners) > size and not self.env.context.get(
+            "customer_messages_trigger_keys"
+        ):
+            self.write(
+                {"pending_partner_list": partners.ids, "pending_partner_done": 0}
+            )
+            self.flush_recordset()
+            self.invalidate_recordset()
+            return
+        for ids in split_every(size, partners.ids):
+            self._insert_recipients(partners.browse(ids))
+        self.invalidate_recordset()
+
+    def _create_pending_recipients(self, commit=False, limit=None, cancel_reason=None):
+        """Make the lines of the customers kept on the messages, batch by
+        batch in their order. A batch inserts its lines and moves the
+        message's position in the list, in one transaction: with ``commit``,
+        each batch is committed, a crash loses the batch under way only and
+        the next run resumes from the position; a customer never gets two
+        lines of a message (``_message_partner_uniq``, left alone by the
+        insert).
+
+        :param int limit: stop after about this many lines
+        :param str cancel_reason: make the lines cancelled, with this reason
+            (the message was cancelled before they were made)
+        :return: the number of lines made
+        """
+        made = 0
+        size = self._get_creation_batch_size()
+        table = SQL.identifier(self._table)
+        for message in self:
+            while limit is None or made < limit:
+                message.flush_recordset(
+                    ["pending_partner_list", "pending_partner_done"]
+                )
+                # sql: the position in the list, without reading the list;
+                # the message locked: one worker at a time makes its lines
+                # (another waits for this batch)
+                rows = self.env.execute_query(
+                    SQL(
+                        "SELECT pending_partner_done, "
+                        "jsonb_array_length(pending_partner_list) FROM %s "
+                        "WHERE id = %s AND pending_partner_list IS NOT NULL "
+                        "FOR NO KEY UPDATE",
+                        table,
+                        message.id,
+                    )
+                )
+                if not rows:
+                    break
+                done, total = rows[0]
+                partner_ids = []
+                if done < total:
+                    # sql: the next batch of the list only (a JSON path slice)
+                    rows = self.env.execute_query(
+                        SQL(
+                            "SELECT customer.id::int FROM %s, "
+                            "jsonb_path_query(pending_partner_list, %s::jsonpath) "
+                            "WITH ORDINALITY AS customer(id, position) "
+                            "WHERE %s.id = %s ORDER BY position",
+                            table,
+                            f"$[{done} to {min(done + size, total) - 1}]",
+                            table,
+                            message.id,
+                        )
+                    )
+                    partner_ids = [partner_id for (partner_id,) in rows]
+                    message._insert_recipients(
+                        self.env["res.partner"].browse(partner_ids), cancel_reason
+                    )
+                done += len(partner_ids)
+                if done >= total:
+                    message.write(
+                        {"pending_partner_list": False, "pending_partner_done": 0}
+                    )
+                else:
+                    message.pending_partner_done = done
+                message.invalidate_recordset()
+                made += len(partner_ids)
+                if commit:
+                    self.env["ir.cron"]._commit_progress(len(partner_ids))
+        return made
+
+    def _insert_recipients(self, partners, cancel_reason=None):
+        """Insert the lines of a batch of customers, in one query."""
         self.ensure_one()
         reasons = self._get_exclusion_reasons(partners)
         trigger_keys = self.env.context.get("customer_messages_trigger_keys") or {}
-        now = fields.Datetime.now()
-        vals_list = []
-        for partner in partners:
-            reason = reasons.get(partner.id)
-            vals_list.append(
-                {
-                    "message_id": self.id,
-                    "partner_id": partner.id,
-                    "email": self.test_email or partner.email,
-                    "phone": partner.phone,
-                    "state": "cancelled" if reason else "new",
-                    "failure_reason": reason
-                    and self.env._("Excluded: %(reason)s", reason=reason),
-                    "done_date": reason and now,
-                    "trigger_key": trigger_keys.get(partner.id),
-                }
+        states, failures = [], []
+        for partner_id in partners.ids:
+            reason = reasons.get(partner_id)
+            if reason:
+                states.append("cancelled")
+                failures.append(self.env._("Excluded: %(reason)s", reason=reason))
+            else:
+                states.append("cancelled" if cancel_reason else "new")
+                failures.append(cancel_reason or None)
+        self.flush_recordset()
+        partners.flush_model(["email", "phone"])
+        now = self.env.cr.now()
+        # sql: 100,000 lines are made in batches of thousands, one query each
+        # (the ORM takes milliseconds per line and keeps them in its cache);
+        # the stored related fields copy the message, as the ORM does
+        self.env.execute_query(
+            SQL(
+                """INSERT INTO %(table)s (
+                        message_id, partner_id, company_id, channel, origin,
+                        message_date, email, phone, state, failure_reason,
+                        done_date, trigger_key,
+                        create_uid, create_date, write_uid, write_date)
+                   SELECT message.id, partner.id, message.company_id,
+                          message.channel, message.origin, message.date,
+                          COALESCE(NULLIF(message.test_email, ''), partner.email),
+                          partner.phone, line.state, line.failure_reason,
+                          CASE WHEN line.state = 'cancelled' THEN %(now)s END,
+                          line.trigger_key, %(uid)s, %(now)s, %(uid)s, %(now)s
+                     FROM unnest(%(partner_ids)s::int[], %(states)s::varchar[],
+                                 %(failures)s::text[], %(keys)s::varchar[])
+                          AS line(partner_id, state, failure_reason, trigger_key)
+                     JOIN res_partner partner ON partner.id = line.partner_id
+                     JOIN customer_message message ON message.id = %(message_id)s
+                 ORDER BY line.partner_id
+              ON CONFLICT (message_id, partner_id) DO NOTHING""",
+                table=SQL.identifier(self.env["customer.message.recipient"]._table),
+                now=now,
+                uid=self.env.uid,
+                partner_ids=partners.ids,
+                states=states,
+                failures=failures,
+                keys=[trigger_keys.get(partner_id) for partner_id in partners.ids],
+                message_id=self.id,
             )
-        return self.env["customer.message.recipient"].create(vals_list)
+        )
 
     @api.model
-    def _get_exclusion_reasons(self, partners, channel=None):
-        """{partner id: why it cannot receive on the channel} for the partners
-        that cannot, in a few queries for all of them (extension point)."""
-        channel = channel or self.channel
-        reasons = {}
+    def _get_creation_batch_size(self):
+        return int(
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param("customer_messages.creation_batch_size", 5000)
+        )
+
+    # --- exclusions: evaluated in SQL, for all the customers at once
+
+    @api.model
+    def _get_exclusion_rules(self, channel, partners):
+        """Extension point: why customers cannot receive a message on the
+        channel, as a list of ``(domain on res.partner, reason)`` in order of
+        precedence: a customer is excluded with the reason of the first domain
+        it matches. A reason is a text, or a function of the partner that
+        gives it (a text naming the customer's data). The domains are
+        evaluated in SQL on every customer at once (the composer counts
+        100,000 at each change): stored fields, searchable ones, or
+        ``Domain.custom``.
+
+        :param Query partners: the customers considered, for a rule that
+            looks at them first
+        """
         if self and self.test_email:
             if not email_normalize(self.test_email):
                 raise UserError(
@@ -152,69 +292,218 @@ class CustomerMessage(models.Model):
                         email=self.test_email,
                     )
                 )
-            return reasons
+            return []
         if channel in EMAIL_CHANNELS:
-            normalized = {
-                partner.id: email_normalize(partner.email or "") for partner in partners
-            }
-            blacklisted = set(
-                self.env["mail.blacklist"]
-                .sudo()  # sudo: only the addresses are compared, to exclude them
-                .search(
-                    [("email", "in", [email for email in normalized.values() if email])]
-                )
-                .mapped("email")
-            )
-            for partner in partners:
-                if not partner.email:
-                    reasons[partner.id] = self.env._("no email address")
-                elif not normalized[partner.id]:
-                    reasons[partner.id] = self.env._(
+            bounce_limit = self._get_bounce_limit()
+            return [
+                (Domain("email", "=", False), self.env._("no email address")),
+                (
+                    Domain("email_normalized", "=", False)
+                    | Domain("id", "in", self._get_multiple_address_ids(partners)),
+                    lambda partner: self.env._(
                         "invalid email address %(email)s", email=partner.email
-                    )
-                elif normalized[partner.id] in blacklisted:
-                    reasons[partner.id] = self.env._("email address blacklisted")
-                elif partner.email_suppressed:
-                    reasons[partner.id] = self.env._("email address bounced")
-        elif channel == "sms":
-            for partner in partners:
-                if not partner.phone:
-                    reasons[partner.id] = self.env._("no phone number")
-                elif not partner._phone_format(
-                    number=partner.phone,
-                    country=partner.country_id,
-                    force_format="E164",
-                ):
-                    reasons[partner.id] = self.env._(
+                    ),
+                ),
+                (
+                    self._get_blacklisted_domain(),
+                    self.env._("email address blacklisted"),
+                ),
+                (
+                    Domain("message_bounce", ">=", bounce_limit)
+                    if bounce_limit > 0
+                    else Domain.FALSE,
+                    self.env._("email address bounced"),
+                ),
+            ]
+        if channel == "sms":
+            # phone_sanitized: the number in E.164 for the customer's country
+            # (else the company's), as Odoo's SMS send it, or nothing
+            return [
+                (Domain("phone", "=", False), self.env._("no phone number")),
+                (
+                    Domain("phone_sanitized", "=", False),
+                    lambda partner: self.env._(
                         "phone number %(phone)s not usable for SMS", phone=partner.phone
-                    )
-        elif channel == "portal":
-            with_access = self._get_partners_with_portal_access(partners)
-            for partner in partners - with_access:
-                reasons[partner.id] = self.env._("no customer portal access")
-        return reasons
+                    ),
+                ),
+            ]
+        if channel == "portal":
+            return [
+                (
+                    self._get_without_portal_domain(),
+                    self.env._("no customer portal access"),
+                )
+            ]
+        return []
 
     @api.model
-    def _get_partners_with_portal_access(self, partners):
-        """The partners whose company (commercial partner) has a portal user."""
-        users = (
-            self.env["res.users"]
-            .sudo()  # sudo: portal users are only counted, per customer
-            .search(
-                [
-                    ("share", "=", True),
-                    (
-                        "partner_id.commercial_partner_id",
-                        "in",
-                        partners.commercial_partner_id.ids,
-                    ),
-                ]
+    def _get_bounce_limit(self):
+        """Customers with this many bounced emails are excluded (0: never;
+        see res.partner._note_email_bounce)."""
+        return self.env["res.partner"]._get_bounce_limit()
+
+    @api.model
+    def _get_multiple_address_ids(self, partners):
+        """The customers whose email field holds more than one address: Odoo
+        stores the first one as normalized, they count as invalid (one address
+        per customer)."""
+        candidates = (
+            self.env["res.partner"]
+            .sudo()  # sudo: only the addresses of the customers are read
+            .search_fetch(
+                Domain("id", "any!", partners) & Domain("email", "=like", "%@%@%"),
+                ["email"],
             )
         )
-        commercial = users.partner_id.commercial_partner_id
-        return partners.filtered(
-            lambda partner: partner.commercial_partner_id in commercial
+        return [
+            partner.id for partner in candidates if not email_normalize(partner.email)
+        ]
+
+    @api.model
+    def _get_blacklisted_domain(self):
+        Blacklist = self.env["mail.blacklist"].sudo()  # sudo: addresses compared only
+        Blacklist.flush_model(["email", "active"])
+        blacklisted = Blacklist._search([]).subselect(
+            SQL.identifier(Blacklist._table, "email")
         )
+        return Domain.custom(
+            to_sql=lambda model, alias, query: SQL(
+                "%s IN %s",
+                model._field_to_sql(alias, "email_normalized", query),
+                blacklisted,
+            )
+        )
+
+    @api.model
+    def _get_without_portal_domain(self):
+        """The customers whose company (commercial partner) has no portal user."""
+        # sudo: portal users are only counted, per customer
+        users = self.env["res.users"].sudo()._search([("share", "=", True)])
+        user_partners = users.subselect(SQL.identifier(users.table, "partner_id"))
+        with_portal = (
+            self.env["res.partner"].sudo()._search(Domain("id", "any!", user_partners))
+        )
+        companies = with_portal.subselect(
+            SQL.identifier(with_portal.table, "commercial_partner_id")
+        )
+        return Domain.custom(
+            to_sql=lambda model, alias, query: SQL(
+                "%s NOT IN %s",
+                model._field_to_sql(alias, "commercial_partner_id", query),
+                companies,
+            )
+        )
+
+    def _select_exclusions(self, partners, channel=None):
+        """The rules of the channel, and the SQL selecting each customer of
+        ``partners`` (a recordset or a Query) with the index of the first rule
+        it matches ("rule", NULL for none)."""
+        channel = channel or self.channel
+        query = (
+            partners
+            if isinstance(partners, Query)
+            else partners._as_query(ordered=False)
+        )
+        rules = self._get_exclusion_rules(channel, query)
+        # sudo: the rules are the system's (blacklist, portal users...), on
+        # customers picked with the user's rights
+        Partner = self.env["res.partner"].sudo()
+        alias = query.table
+        cases = [
+            SQL(
+                "WHEN %s THEN %s",
+                Domain(domain).optimize_full(Partner)._to_sql(Partner, alias, query),
+                index,
+            )
+            for index, (domain, _reason) in enumerate(rules)
+        ]
+        rule = SQL("CASE %s END", SQL(" ").join(cases)) if cases else SQL("NULL::int")
+        select = query.select(
+            SQL("%s AS id", SQL.identifier(alias, "id")), SQL("%s AS rule", rule)
+        )
+        return rules, select
+
+    def _describe_exclusions(self, rules, rows):
+        """[(partner, reason)] of rows (partner id, rule index), in order."""
+        partners = self.env["res.partner"].browse(
+            [partner_id for partner_id, _rule in rows]
+        )
+        described = []
+        for partner, (_partner_id, index) in zip(partners, rows, strict=True):
+            reason = rules[index][1]
+            described.append((partner, reason(partner) if callable(reason) else reason))
+        return described
+
+    @api.model
+    def _get_exclusion_reasons(self, partners, channel=None):
+        """{partner id: why it cannot receive on the channel} for the
+        customers of ``partners`` (a recordset or a Query) that cannot, in a
+        few queries whatever their number. New reasons: _get_exclusion_rules."""
+        rules, select = self._select_exclusions(partners, channel)
+        rows = self.env.execute_query(
+            SQL(
+                "SELECT id, rule FROM (%s) AS customer "
+                "WHERE rule IS NOT NULL ORDER BY id",
+                select,
+            )
+        )
+        return {
+            partner.id: reason
+            for partner, reason in self._describe_exclusions(rules, rows)
+        }
+
+    @api.model
+    def _summarize_recipients(self, partners, channel=None, limit=20):
+        """What the composer shows of the customers of ``partners`` (a
+        recordset or a Query) on the channel, in one query whatever their
+        number: ``{"count": how many can receive it, "first": the first of
+        them, "excluded_count": how many cannot, "excluded": [(partner,
+        reason)] for the first ``limit`` of those}`` (in the order of ids)."""
+        rules, select = self._select_exclusions(partners, channel)
+        count = excluded_count = 0
+        first_id = None
+        excluded = []
+        # counted in one pass (a hash aggregate); the first excluded of each
+        # reason picked from its ids (a top-N sort), not by sorting them all
+        for rule, rule_count, min_id, first_ids in self.env.execute_query(
+            SQL(
+                """SELECT rule, total, first_id,
+                          ARRAY(SELECT id FROM unnest(ids) AS id ORDER BY id LIMIT %s)
+                     FROM (SELECT rule, count(*) AS total, min(id) AS first_id,
+                                  array_agg(id) FILTER (WHERE rule IS NOT NULL) AS ids
+                             FROM (%s) AS customer
+                         GROUP BY rule) AS by_rule""",
+                limit,
+                select,
+            )
+        ):
+            if rule is None:
+                count, first_id = rule_count, min_id
+            else:
+                excluded_count += rule_count
+                excluded += [(partner_id, rule) for partner_id in first_ids]
+        return {
+            "count": count,
+            "first": self.env["res.partner"].browse(first_id),
+            "excluded_count": excluded_count,
+            "excluded": self._describe_exclusions(rules, sorted(excluded)[:limit]),
+        }
+
+    @api.model
+    def _get_sendable_partners(self, partners, channel=None, offset=0, limit=None):
+        """The customers of ``partners`` (a recordset or a Query) who can
+        receive on the channel, in the order of ids."""
+        _rules, select = self._select_exclusions(partners, channel)
+        rows = self.env.execute_query(
+            SQL(
+                "SELECT id FROM (%s) AS customer WHERE rule IS NULL "
+                "ORDER BY id LIMIT %s OFFSET %s",
+                select,
+                limit,
+                offset,
+            )
+        )
+        return self.env["res.partner"].browse([partner_id for (partner_id,) in rows])
 
     # ------------------------------------------------------------------
     # 3. QUEUE
@@ -277,6 +566,8 @@ class CustomerMessage(models.Model):
                 continue
             if message.state == "new":
                 message.state = "processing"
+            # the lines not made yet first (see _create_recipients)
+            message._create_pending_recipients(commit=auto_commit)
             last_id = 0
             while limit is None or done < limit:
                 batch = Recipient._lock_new(message, last_id, batch_size)

@@ -77,6 +77,9 @@ class ResPartner(models.Model):
         groups="customer_messages.customer_messages_group_user",
     )
 
+    # the few customers with more than one address in their email field (see
+    # customer.message _get_multiple_address_ids)
+    _email_multiple_index = models.Index("(id) WHERE email LIKE '%@%@%'")
     _customer_login_company_uniq = models.UniqueIndex(
         "(lower(customer_login), COALESCE(company_id, 0)) "
         "WHERE customer_login IS NOT NULL",

@@ -27,20 +27,22 @@ class ResPartner(models.Model):
 
     @api.model
     def _get_bounce_limit(self):
+        """Bounces that suspend an address (0: none ever does)."""
         return max(
-            int(self.env["ir.config_parameter"].sudo().get_param(*BOUNCE_LIMIT)), 1
+            int(self.env["ir.config_parameter"].sudo().get_param(*BOUNCE_LIMIT)), 0
         )
 
     @api.depends("message_bounce")
     def _compute_email_suppressed(self):
         limit = self._get_bounce_limit()
         for partner in self:
-            partner.email_suppressed = partner.message_bounce >= limit
+            partner.email_suppressed = bool(limit) and partner.message_bounce >= limit
 
     def _search_email_suppressed(self, operator, value):
         if operator != "in":
             return NotImplemented
-        return [("message_bounce", ">=", self._get_bounce_limit())]
+        limit = self._get_bounce_limit()
+        return [("message_bounce", ">=", limit)] if limit else [("id", "=", False)]
 
     def write(self, vals):
         changed = self.browse()
@@ -87,7 +89,7 @@ class ResPartner(models.Model):
         # sudo: as above; only contacts with bounces are written
         bounced = self.sudo().filtered(
             lambda partner: partner.message_bounce
-            and partner.message_bounce < self._get_bounce_limit()
+            and not partner.email_suppressed
         )
         if bounced:
             bounced.write(self._bounce_cleared())

@@ -175,6 +175,7 @@ class CustomerMessageComposer(models.TransientModel):
         "sms_body",
         "template_id",
         "first_recipient_id",
+        "recipient_count",
         "invoice_policy",
         "proforma_policy",
         "payment_policy",
@@ -195,9 +196,10 @@ class CustomerMessageComposer(models.TransientModel):
                 continue
             # the first recipient is known already; others need the search again
             partner = composer.first_recipient_id
-            if composer.preview_index:
-                partners = composer._get_sendable_recipients()
-                partner = partners[composer.preview_index % len(partners)]
+            if composer.preview_index and composer.recipient_count > 1:
+                partner = composer._get_sendable_recipient(
+                    composer.preview_index % composer.recipient_count
+                )
             # sudo: holds the picked documents (none for users who may not
             # pick them); the content is rendered as the user, and checked
             message = (

@@ -91,6 +91,15 @@ class CustomerMessageComposer(models.TransientModel):
             return self.env["res.partner"]
         return self.env["res.partner"].search(self._get_recipient_domain(), order="id")
 
+    def _get_recipient_query(self):
+        """The customers the choices select, as a query (never run alone:
+        the counts and exclusions are computed on it in SQL)."""
+        self.ensure_one()
+        Partner = self.env["res.partner"]
+        if self.mode == "single" and not self.partner_id:
+            return Partner.browse()._as_query()
+        return Partner._search(self._get_recipient_domain())
+
     def _describe_filter(self):
         """The recipients filter in words, kept in the history."""
         self.ensure_one()
@@ -129,34 +138,36 @@ class CustomerMessageComposer(models.TransientModel):
             parts.append(f"{label('advanced_domain')}: {self.advanced_domain}")
         return "; ".join(parts) or self.env._("All customers")
 
-    @api.depends("mode", "partner_id", *FILTER_FIELDS, "channel", "test_email")
+    @api.depends("mode", "partner_id", *FILTER_FIELDS, "channel")
     def _compute_recipients(self):
+        """The counts, the first recipient and the first EXCLUSIONS_SHOWN
+        excluded customers with their reasons, in SQL: a few queries per
+        change whatever the number of customers."""
         Message = self.env["customer.message"]
         for composer in self:
             composer.recipient_error = False
             try:
-                partners = composer._get_recipients()
+                partners = composer._get_recipient_query()
             except UserError as error:
                 partners = self.env["res.partner"]
                 composer.recipient_error = str(error)
-            reasons = Message._get_exclusion_reasons(partners, channel=composer.channel)
-            composer.recipient_count = len(partners) - len(reasons)
-            composer.excluded_count = len(reasons)
-            composer.first_recipient_id = partners.filtered(
-                lambda p, r=reasons: p.id not in r
-            )[:1]
-            excluded = partners.filtered(lambda p, r=reasons: p.id in r)
+            summary = Message._summarize_recipients(
+                partners, channel=composer.channel, limit=EXCLUSIONS_SHOWN
+            )
+            composer.recipient_count = summary["count"]
+            composer.excluded_count = summary["excluded_count"]
+            composer.first_recipient_id = summary["first"]
             composer.exclusion_summary = composer._render_list(
                 [
                     self.env._(
                         "%(name)s (ID %(id)s): %(reason)s",
                         name=partner.display_name,
                         id=partner.id,
-                        reason=reasons[partner.id],
+                        reason=reason,
                     )
-                    for partner in excluded[:EXCLUSIONS_SHOWN]
+                    for partner, reason in summary["excluded"]
                 ],
-                more=len(excluded) - EXCLUSIONS_SHOWN,
+                more=summary["excluded_count"] - len(summary["excluded"]),
             )
 
     def _render_list(self, items, more=0):
@@ -168,10 +179,10 @@ class CustomerMessageComposer(models.TransientModel):
             {"items": items, "more": more > 0 and more},
         )
 
-    def _get_sendable_recipients(self):
+    def _get_sendable_recipient(self, index):
+        """The recipient at this position (in the order of ids) among those
+        who can receive the message."""
         self.ensure_one()
-        partners = self._get_recipients()
-        reasons = self.env["customer.message"]._get_exclusion_reasons(
-            partners, channel=self.channel
+        return self.env["customer.message"]._get_sendable_partners(
+            self._get_recipient_query(), channel=self.channel, offset=index, limit=1
         )
-        return partners.filtered(lambda partner: partner.id not in reasons)
