@@ -88,8 +88,7 @@ class ResPartner(models.Model):
         longer count."""
         # sudo: as above; only contacts with bounces are written
         bounced = self.sudo().filtered(
-            lambda partner: partner.message_bounce
-            and not partner.email_suppressed
+            lambda partner: partner.message_bounce and not partner.email_suppressed
         )
         if bounced:
             bounced.write(self._bounce_cleared())
