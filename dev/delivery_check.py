@@ -20,6 +20,10 @@ a process of its own). The scenarios:
 - cancel: staff cancel the message in the middle of the delivery: no line
   ends Cancelled once its email was received, every line Sent was
   received, nobody gets it twice;
+- sms: the message goes by SMS through an SMS gateway stand-in (Odoo's IAP
+  protocol on 127.0.0.1: the paid gateway is off this machine) that
+  refuses connections for the first S seconds: nobody is failed, every
+  number gets its SMS once, by itself;
 - throttle: a sending limit of R emails per minute on the relay, shared by
   the two cron workers: no 60 seconds of the server's receive times hold
   more than R emails, and everybody gets the email once.
@@ -33,6 +37,7 @@ import argparse
 import contextlib
 import email
 import email.policy
+import json
 import logging
 import multiprocessing
 import os
@@ -44,6 +49,7 @@ import sys
 import time
 import warnings
 from collections import Counter
+from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import psutil
 import psycopg2
@@ -55,7 +61,7 @@ from odoo.tools import config
 
 CRON_WORKERS = 2
 TIMEOUT = 600  # seconds for one scenario, at most
-SCENARIOS = ("outage", "kill", "pgrestart", "cancel", "throttle")
+SCENARIOS = ("outage", "kill", "pgrestart", "cancel", "sms", "throttle")
 
 
 class FaultyHandler:
@@ -91,6 +97,40 @@ def serve_smtp(port, connection, outage, greylisted):
     ).start()
     while True:
         time.sleep(3600)
+
+
+class GatewayHandler(BaseHTTPRequestHandler):
+    """Odoo's IAP SMS protocol: records each number with its SMS's uuid,
+    answers success."""
+
+    pipe = None  # where each SMS is recorded (not "connection": the socket)
+
+    def do_POST(self):
+        payload = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        results = []
+        for message in payload["params"]["messages"]:
+            for number in message["numbers"]:
+                self.pipe.send((number["number"], number["uuid"], time.time()))
+                results.append({"uuid": number["uuid"], "state": "success"})
+        body = json.dumps(
+            {"jsonrpc": "2.0", "id": payload["id"], "result": results}
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def serve_gateway(port, connection, outage):
+    """The SMS gateway stand-in: closed for ``outage`` seconds, then
+    answering until killed."""
+    time.sleep(outage)
+    GatewayHandler.pipe = connection
+    HTTPServer(("127.0.0.1", port), GatewayHandler).serve_forever()
 
 
 def free_port():
@@ -187,9 +227,10 @@ class OdooServer:
             self.kill()
 
 
-def prepare(env, port, count, rate=0):
-    """Customers, the relay (with a limit of rate emails per minute), short
-    retry delays; only the module's crons."""
+def prepare(env, port, count, rate=0, sms=False):
+    """Customers, the relay (with a limit of rate emails per minute) or the
+    SMS gateway, short retry delays; only the module's crons (and Odoo's SMS
+    queue, which sends the SMS tried again)."""
     env["ir.mail_server"].search([]).active = False
     relay = env["ir.mail_server"].create(
         {
@@ -210,12 +251,18 @@ def prepare(env, port, count, rate=0):
     ours = env.ref("customer_messages.ir_cron_customer_message_process") | env.ref(
         "customer_messages.ir_cron_customer_message_send"
     )
+    if sms:
+        params.set_param("sms.endpoint", f"http://127.0.0.1:{port}")
+        ours |= env.ref("sms.ir_cron_sms_scheduler_action")
     env["ir.cron"].search([("id", "not in", ours.ids)]).active = False
     customers = env["res.partner"].create(
         [
             {
                 "name": f"Check Customer {index:05d}",
                 "email": f"check.{index:05d}@example.com",
+                # Belgian mobile numbers, as the gateway gets them (E.164)
+                "phone": f"+3247{index:07d}",
+                "country_id": env.ref("base.be").id,
                 "customer_status": "active",
             }
             for index in range(1, count + 1)
@@ -393,7 +440,7 @@ def check(args, state, got, expected, server, registry):
     state, pending, failed = state
     print(
         f"{args.scenario}: message {state}, {pending} pending, {failed} failed; "
-        f"received {len(got)} emails for {len(counts)} of {len(expected)} "
+        f"received {len(got)} messages for {len(counts)} of {len(expected)} "
         f"customers, {len(twice)} twice",
         flush=True,
     )
@@ -549,19 +596,29 @@ def main(argv):
     with registry.cursor() as cr:
         env = api.Environment(cr, api.SUPERUSER_ID, {})
         rate = args.rate if args.scenario == "throttle" else 0
-        customers = prepare(env, port, args.count, rate)
-        expected = set(customers.mapped("email"))
-        greylisted = customers[::10].mapped("email") if outage else []
-        smtp = multiprocessing.Process(
-            target=serve_smtp, args=(port, child, outage, greylisted), daemon=True
-        )
+        sms = args.scenario == "sms"
+        customers = prepare(env, port, args.count, rate, sms)
+        if sms:
+            expected = {f"+3247{index:07d}" for index in range(1, args.count + 1)}
+            smtp = multiprocessing.Process(
+                target=serve_gateway, args=(port, child, args.outage), daemon=True
+            )
+        else:
+            expected = set(customers.mapped("email"))
+            greylisted = customers[::10].mapped("email") if outage else []
+            smtp = multiprocessing.Process(
+                target=serve_smtp, args=(port, child, outage, greylisted), daemon=True
+            )
         smtp.start()
         server.start()
         message_id = (
             env["customer.message"]
             ._send_to_customers(
                 customers,
-                {"subject": "Check {{ object.name }}", "channel": "email"},
+                {
+                    "subject": "Check {{ object.name }}",
+                    "channel": "sms" if sms else "email",
+                },
                 process="cron",
             )
             .id
