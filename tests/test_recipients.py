@@ -40,7 +40,9 @@ class TestExclusions(SendingCase):
         self.assertEqual(line.failure_reason, "Excluded: email address bounced")
         self.assertFalse(self.received("bounced@example.com"))
         self.assertEqual(len(self.received("twice@example.com")), 1)
+        self.assertEqual(twice.message_bounce, 0, "accepted: its soft bounces clear")
 
+        twice.message_bounce = 2
         Message = self.env["customer.message"]
         self._set_param("customer_messages.bounce_limit", "2")
         self.assertEqual(
