@@ -374,8 +374,9 @@ class MailMail(models.Model):
                 failure_type = "mail_smtp"
                 bounce = delivery.recipient_refusal(answer) or ""
             attempts = self.customer_message_attempts + 1
-            expired = self.create_date + timedelta(seconds=retry["retry_lifetime"])
-            if temporary and now < expired:
+            lifetime = retry["retry_lifetime"]
+            expired = self.create_date + timedelta(seconds=lifetime)
+            if temporary and lifetime > 0 and now < expired:
                 next_try = now + delivery.retry_delay(
                     attempts, retry["retry_first_delay"], retry["retry_max_delay"]
                 )

@@ -105,7 +105,8 @@ class SmsSms(models.Model):
         for sms in failed:
             line = sms.customer_message_recipient_id
             attempts = line.delivery_attempts + 1
-            if now >= sms.create_date + timedelta(seconds=retry["retry_lifetime"]):
+            lifetime = retry["retry_lifetime"]
+            if lifetime <= 0 or now >= sms.create_date + timedelta(seconds=lifetime):
                 line._set_delivery_result(
                     self.env._(
                         "Gave up after %(count)s attempts: %(answer)s",
