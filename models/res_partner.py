@@ -116,6 +116,38 @@ class ResPartner(models.Model):
         return Domain.OR([domain, *extra])
 
     @api.model
+    def name_search(self, name="", domain=None, operator="ilike", limit=100):
+        # In the module's pickers an exact Customer ID or login comes first:
+        # typing 45 picks customer 45, whatever else matches "45".
+        pairs = super().name_search(name, domain, operator, limit)
+        value = (name or "").strip()
+        if not self.env.context.get("customer_messages_search") or not value:
+            return pairs
+        exact = Domain("customer_login", "=ilike", value)
+        if value.isdigit() and int(value) < 2**31:
+            exact |= Domain("id", "=", int(value))
+        first = self.search_fetch(
+            exact & Domain(domain or Domain.TRUE), ["display_name"], limit=limit
+        )
+        if not first:
+            return pairs
+        ahead = [(partner.id, partner.display_name) for partner in first]
+        rest = [pair for pair in pairs if pair[0] not in first.ids]
+        return (ahead + rest)[:limit] if limit else ahead + rest
+
+    @api.depends_context("customer_messages_search")
+    def _compute_display_name(self):
+        # the module's pickers show the Customer ID beside the name
+        super()._compute_display_name()
+        if self.env.context.get("customer_messages_search"):
+            for partner in self.filtered(
+                lambda partner: partner.id and partner.customer_status
+            ):
+                partner.display_name = self.env._(
+                    "%(name)s (ID %(id)s)", name=partner.display_name, id=partner.id
+                )
+
+    @api.model
     def mail_allowed_qweb_expressions(self):
         # Placeholders that staff who are not template editors may use in
         # customer messages: the customer's own identification.

@@ -178,6 +178,41 @@ class TestCustomerData(CustomerMessagesCommon):
                 self.alice.id, [partner_id for partner_id, _name in found], search
             )
 
+    def test_exact_id_comes_first(self):
+        """Typing a Customer ID (or login) picks that customer, first in the
+        dropdown with its ID shown, however many others match the digits;
+        other apps keep Odoo's names."""
+        target = self._create_customer("Zed Last", customer_login="zed")
+        digits = str(target.id)
+        for index in range(10):
+            # names sorted before it, phones and logins holding its digits
+            self._create_customer(
+                f"Aaron {index}",
+                customer_login=f"a{digits}{index}",
+                phone=f"+1 555 {digits}{index}",
+            )
+        Partner = (
+            self.env["res.partner"]
+            .with_user(self.user_sender)
+            .with_context(customer_messages_search=True)
+        )
+        for typed in (digits, "ZED"):
+            found = Partner.web_name_search(
+                typed,
+                {"display_name": {}},
+                domain=[("customer_status", "!=", False)],
+                limit=8,
+            )
+            self.assertEqual(found[0]["id"], target.id, typed)
+            self.assertEqual(found[0]["display_name"], f"Zed Last (ID {target.id})")
+        self.assertEqual(
+            self.env["res.partner"]
+            .with_user(self.user_sender)
+            .browse(target.id)
+            .display_name,
+            "Zed Last",
+        )
+
     def test_search_view_filters(self):
         """Every filter of the Customers search view is a valid domain that
         finds the customers it names."""
