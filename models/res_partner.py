@@ -138,7 +138,7 @@ class ResPartner(models.Model):
     @api.depends_context("customer_messages_search")
     def _compute_display_name(self):
         # the module's pickers show the Customer ID beside the name
-        super()._compute_display_name()
+        result = super()._compute_display_name()
         if self.env.context.get("customer_messages_search"):
             for partner in self.filtered(
                 lambda partner: partner.id and partner.customer_status
@@ -146,6 +146,7 @@ class ResPartner(models.Model):
                 partner.display_name = self.env._(
                     "%(name)s (ID %(id)s)", name=partner.display_name, id=partner.id
                 )
+        return result
 
     @api.model
     def mail_allowed_qweb_expressions(self):
