@@ -314,6 +314,8 @@ class TestComposerTour(HttpCase, SendingCase):
         message = self.env["customer.message"].search(
             [("subject", "=", "Planned maintenance")]
         )
+        self.assertFalse(self.smtp_handler.messages, "Send did not wait for it")
+        self.env["customer.message"]._cron_process()  # the cron, woken by Send
         self.assertEqual(message.state, "sent")
         self.assertEqual(message.recipient_ids.partner_id, self.alice | self.bob)
         self.assertEqual(len(self.smtp_handler.messages), 2)

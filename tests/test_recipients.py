@@ -35,6 +35,7 @@ class TestExclusions(SendingCase):
 
         composer.action_confirm()
         message = self.env["customer.message"].browse(composer.action_send()["res_id"])
+        self.env["customer.message"]._cron_process()  # the cron, woken by Send
         line = message.recipient_ids.filtered(lambda r: r.partner_id == bounced)
         self.assertEqual(line.state, "cancelled")
         self.assertEqual(line.failure_reason, "Excluded: email address bounced")

@@ -275,6 +275,7 @@ class TestSecurity(HttpCase, SendingCase):
         composer.action_confirm()
         action = composer.action_send()
         message = self.env["customer.message"].browse(action["res_id"])
+        self.env["customer.message"]._cron_process()  # the cron, woken by Send
         self.assertEqual(message.state, "sent")
         (email,) = self.received("alice@example.com")
         self.assertEqual(email["Subject"], "Your invoice")
@@ -317,6 +318,7 @@ class TestSecurity(HttpCase, SendingCase):
         )
         composer.action_confirm()
         composer.action_send()
+        self.env["customer.message"]._cron_process()  # the cron, woken by Send
         (email,) = self.received("curly@example.com")
         self.assertEqual(email["Subject"], "Hi Curly {{ brace }}")
 

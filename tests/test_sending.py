@@ -33,6 +33,24 @@ class TestSingleSend(SendingCase):
         self.assertEqual(composer.step, "confirm")
         action = composer.action_send()
         message = self.env["customer.message"].browse(action["res_id"])
+        # the dialog does not wait: the sending cron renders and sends
+        self.assertFalse(self.smtp_handler.messages)
+        self.assertIn(message.state, ("new", "processing"))
+        self.assertTrue(
+            self.env["ir.cron.trigger"].search(
+                [
+                    (
+                        "cron_id",
+                        "=",
+                        self.env.ref(
+                            "customer_messages.ir_cron_customer_message_process"
+                        ).id,
+                    )
+                ]
+            ),
+            "the cron is woken at once",
+        )
+        self.env["customer.message"]._cron_process()  # the cron, woken by Send
 
         received = self.received("alice@example.com")
         self.assertEqual(len(received), 1)
@@ -207,6 +225,7 @@ class TestSingleSend(SendingCase):
             self.assertIn(name, composer.exclusion_summary)
         composer.action_confirm()
         message = self.env["customer.message"].browse(composer.action_send()["res_id"])
+        self.env["customer.message"]._cron_process()  # the cron, woken by Send
         self.assertEqual(len(self.smtp_handler.messages), 1)
         self.assertEqual(message.recipient_count, 4)
         self.assertEqual(message.cancelled_count, 3)
@@ -234,6 +253,7 @@ class TestSingleSend(SendingCase):
         self.assertIn("no customer portal access", composer.exclusion_summary)
         composer.action_confirm()
         message = self.env["customer.message"].browse(composer.action_send()["res_id"])
+        self.env["customer.message"]._cron_process()  # the cron, woken by Send
         self.assertFalse(
             self.smtp_handler.messages, "the portal channel sends no email"
         )

@@ -320,11 +320,13 @@ class CustomerMessageComposer(models.TransientModel):
         }
 
     def action_send(self):
-        """Create the message and queue it; open it in the history."""
+        """Create the message and hand it to the sending cron (woken at
+        once); open it in the history right away: the dialog does not wait
+        for the rendering, the documents and the delivery."""
         self._check_ready()
         partners = self._get_recipients()
         message = self.env["customer.message"]._send_to_customers(
-            partners, self._prepare_message_values()
+            partners, self._prepare_message_values(), process="cron"
         )
         return {
             "type": "ir.actions.act_window",

@@ -65,8 +65,8 @@ registry.category("web_tour.tours").add("customer_messages_composer", {
             run: "click",
         },
         {
-            content: "The message is in the history, sent",
-            trigger: '.o_form_view .o_statusbar_status button.o_arrow_button_current:contains("Sent")',
+            content: "The message opens in the history at once, on its way (the cron sends it)",
+            trigger: '.o_form_view .o_statusbar_status button.o_arrow_button_current:contains("New")',
         },
     ],
 });
