@@ -6,6 +6,7 @@ from odoo.exceptions import UserError
 from odoo.fields import Domain
 from odoo.tools import SQL, Query, email_normalize, split_every
 
+from ..tools.placeholders import placeholders_to_qweb
 from .customer_message import EMAIL_CHANNELS, PORTAL_CHANNELS, RENDERED_FIELDS
 
 _logger = logging.getLogger(__name__)
@@ -55,6 +56,9 @@ class CustomerMessage(models.Model):
         :return: the created customer.message
         """
         values = dict(values)
+        if values.get("body_html"):
+            # the {{ placeholders }} typed in the text work in the body too
+            values["body_html"] = placeholders_to_qweb(values["body_html"])
         partners = self._get_customers_of(records)
         if records._name == "account.move":
             values.setdefault("invoice_ids", [fields.Command.set(records.ids)])

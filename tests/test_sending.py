@@ -182,6 +182,37 @@ class TestSingleSend(SendingCase):
         self.assertEqual(len(self.received("staff@example.com")), 1)
         self.assertEqual(chatter(self.bob), before)
 
+    def test_placeholders_in_the_body(self):
+        """{{ object.name }} typed in the body works as in the subject, for a
+        plain Messages / User, and only the allowed placeholders do."""
+        composer = self._compose(
+            mode="single",
+            partner_id=self.alice,
+            channel="email",
+            subject="Hello {{ object.name }}",
+            body_html="<p>Dear {{ object.name }}, your login is "
+            "<strong>{{ object.customer_login }}</strong>.</p>",
+        )
+        self.assertIn("Dear Alice Person, your login is", composer.preview_body)
+        self.assertNotIn("{{", composer.preview_body)
+        composer.action_confirm()
+        message = self.env["customer.message"].browse(composer.action_send()["res_id"])
+        self.env["customer.message"]._cron_process()
+        (email,) = self.received("alice@example.com")
+        body = self.html_body(email)
+        self.assertIn("Dear Alice Person, your login is <strong>alice</strong>", body)
+        self.assertNotIn("{{", body)
+        self.assertEqual(message.recipient_ids.subject, "Hello Alice Person")
+
+        with self.assertRaises(AccessError):
+            self._compose(
+                mode="single",
+                partner_id=self.alice,
+                channel="email",
+                subject="Hello",
+                body_html="<p>{{ object.sudo().env.cr.dbname }}</p>",
+            ).action_confirm()
+
     def test_send_test(self):
         composer = self._compose(
             mode="single",

@@ -3,6 +3,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tools import email_normalize
 
 from ..models.customer_message import CHANNELS
+from ..tools.placeholders import placeholders_to_qweb
 
 
 class CustomerMessageComposer(models.TransientModel):
@@ -297,11 +298,18 @@ class CustomerMessageComposer(models.TransientModel):
         self.step = "compose"
         return self._reopen()
 
+    def _get_body(self):
+        """The body to send: the {{ placeholders }} typed in its text become
+        QWeb outputs; a template's body is kept as it is."""
+        if self.template_id and self.body_html == self.template_id.body_html:
+            return self.body_html
+        return placeholders_to_qweb(self.body_html)
+
     def _prepare_message_values(self):
         self.ensure_one()
         return {
             "subject": self.subject,
-            "body_html": self.body_html,
+            "body_html": self._get_body(),
             "sms_body": self.sms_body,
             "channel": self.channel,
             "template_id": self.template_id.id,
