@@ -3,7 +3,7 @@ from urllib.parse import urlsplit
 from uuid import uuid4
 
 from odoo import fields
-from odoo.tests import HttpCase, tagged
+from odoo.tests import Form, HttpCase, tagged
 from odoo.tools import mute_logger
 
 from .common import FakeGateway, SMSGatewayCase
@@ -261,3 +261,32 @@ class TestSmsChannel(HttpCase, SMSGatewayCase):
         line = message.recipient_ids
         self.assertEqual(line.state, "error")
         self.assertEqual(line.failure_reason, "Gave up after 1 attempts: Server Error")
+
+    def test_segments_and_cost_on_the_confirmation(self):
+        """The confirmation counts the SMS segments (as rendered, GSM-7 or
+        Unicode) times the recipients, and their cost when a price per
+        segment is set; the text field has Odoo's live SMS counter."""
+        composer = Form(
+            self.env["customer.message.composer"].with_user(self.user_sender)
+        )
+        composer.mode = "mass"
+        composer.channel = "sms"
+        composer.subject = "Outage"
+        composer.sms_body = "Dear {{ object.name }}, " + "x" * 150
+        composer.partner_ids.add(self.alice)
+        composer.partner_ids.add(self.bob)
+        composer = composer.save()
+        self.assertIn("2 SMS of", composer.sms_segment_info, "over 160: two parts")
+        self.assertIn("GSM-7", composer.sms_segment_info)
+        self.assertEqual(composer.sms_total_segments, 4)
+        self.assertFalse(composer.sms_cost)
+        self.env["ir.config_parameter"].sudo().set_param(
+            "customer_messages.sms_price_per_segment", "0.05"
+        )
+        composer.sms_body = "Привет {{ object.name }}"
+        composer.invalidate_recordset()
+        self.assertIn("Unicode", composer.sms_segment_info)
+        self.assertEqual(composer.sms_total_segments, 2)
+        self.assertAlmostEqual(composer.sms_cost, 0.1)
+        arch = composer.get_views([(False, "form")])["views"]["form"]["arch"]
+        self.assertIn('widget="sms_widget"', arch)

@@ -3,6 +3,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tools import email_normalize
 
 from ..models.customer_message import CHANNELS
+from ..tools import sms as sms_tools
 from ..tools.placeholders import placeholders_to_qweb
 
 
@@ -113,6 +114,24 @@ class CustomerMessageComposer(models.TransientModel):
     preview_subject = fields.Char(compute="_compute_preview")
     preview_body = fields.Html(compute="_compute_preview")
     preview_sms_body = fields.Text(string="SMS preview", compute="_compute_preview")
+    sms_segment_info = fields.Char(
+        string="SMS size",
+        compute="_compute_sms_segments",
+        help="As rendered for the first recipient: placeholders change the length.",
+    )
+    sms_total_segments = fields.Integer(
+        string="SMS segments in all", compute="_compute_sms_segments"
+    )
+    currency_id = fields.Many2one(
+        "res.currency", default=lambda self: self.env.company.currency_id
+    )
+    sms_cost = fields.Float(
+        string="Estimated cost",
+        compute="_compute_sms_segments",
+        help="Segments in all times customer_messages.sms_price_per_segment, "
+        "the price your SMS provider charges per segment (in the company's "
+        "currency).",
+    )
     preview_documents = fields.Html(compute="_compute_preview")
     test_partner_id = fields.Many2one("res.partner", string="Test with Customer ID")
     test_email = fields.Char(
@@ -304,6 +323,30 @@ class CustomerMessageComposer(models.TransientModel):
         if self.template_id and self.body_html == self.template_id.body_html:
             return self.body_html
         return placeholders_to_qweb(self.body_html)
+
+    @api.depends("channel", "preview_sms_body", "recipient_count")
+    def _compute_sms_segments(self):
+        price = float(
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param("customer_messages.sms_price_per_segment", 0)
+            or 0
+        )
+        for composer in self:
+            if composer.channel != "sms" or not composer.preview_sms_body:
+                composer.sms_segment_info = False
+                composer.sms_total_segments = 0
+                composer.sms_cost = 0
+                continue
+            encoding, length, count = sms_tools.segments(composer.preview_sms_body)
+            composer.sms_segment_info = self.env._(
+                "%(count)s SMS of %(length)s characters (%(encoding)s) each",
+                count=count,
+                length=length,
+                encoding=encoding,
+            )
+            composer.sms_total_segments = count * composer.recipient_count
+            composer.sms_cost = composer.sms_total_segments * price
 
     def _prepare_message_values(self):
         self.ensure_one()
