@@ -83,6 +83,13 @@ class CustomerMessage(models.Model):
         # sudo: the documents were checked above; the history (lines, state)
         # is the system's, see customer_message.py
         message_sudo = message.sudo()
+        # the files uploaded in the composer belong to the message now (not
+        # to a test of it): the composer's daily cleanup deletes what still
+        # belongs to it
+        message_sudo.filtered(lambda m: m.origin != "test").attachment_ids.filtered(
+            lambda attachment: attachment.res_model
+            in (False, "customer.message.composer")
+        ).write({"res_model": message._name, "res_id": message.id})
         if documents:
             message_sudo.write(documents)
         message_sudo._create_recipients(partners)

@@ -1,3 +1,5 @@
+from lxml import etree
+
 from odoo import Command
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
@@ -203,6 +205,20 @@ class TestSingleSend(SendingCase):
         self.assertIn("Dear Alice Person, your login is <strong>alice</strong>", body)
         self.assertNotIn("{{", body)
         self.assertEqual(message.recipient_ids.subject, "Hello Alice Person")
+        # the confirmation and the email log show the subject as rendered
+        confirm = etree.fromstring(
+            composer.get_views([(False, "form")])["views"]["form"]["arch"]
+        ).find(".//div[@class='o_customer_messages_confirm']")
+        self.assertIsNotNone(confirm.find(".//field[@name='preview_subject']"))
+        self.assertIsNone(confirm.find(".//field[@name='subject']"))
+        log = etree.fromstring(
+            self.env["customer.message.recipient"]
+            .with_user(self.user_sender)
+            .get_views([(False, "list")])["views"]["list"]["arch"]
+        )
+        self.assertEqual(
+            log.find(".//field[@name='subject']").get("string"), "Subject as sent"
+        )
 
         with self.assertRaises(AccessError):
             self._compose(
@@ -212,6 +228,38 @@ class TestSingleSend(SendingCase):
                 subject="Hello",
                 body_html="<p>{{ object.sudo().env.cr.dbname }}</p>",
             ).action_confirm()
+
+    def test_uploaded_files_belong_to_the_message(self):
+        """A file uploaded in the composer (after it was saved once, so
+        attached to it) stays with the sent message when Odoo's cleanup
+        deletes the composer."""
+        composer = self._compose(
+            mode="single", partner_id=self.alice, channel="email", subject="Terms"
+        )
+        terms = (
+            self.env["ir.attachment"]
+            .with_user(self.user_sender)
+            .create(
+                {
+                    "name": "terms.txt",
+                    "raw": b"Our terms",
+                    "res_model": composer._name,
+                    "res_id": composer.id,
+                }
+            )
+        )
+        composer.attachment_ids = terms
+        composer.action_confirm()
+        message = self.env["customer.message"].browse(composer.action_send()["res_id"])
+        composer.sudo().unlink()  # what the daily cleanup of wizards does
+        self.assertTrue(terms.exists())
+        self.assertEqual(message.attachment_ids, terms)
+        self.assertEqual((terms.res_model, terms.res_id), (message._name, message.id))
+        self.env["customer.message"]._cron_process()
+        (email,) = self.received("alice@example.com")
+        self.assertEqual(
+            [part.get_filename() for part in email.iter_attachments()], ["terms.txt"]
+        )
 
     def test_send_test(self):
         composer = self._compose(
@@ -331,9 +379,11 @@ class TestSingleSend(SendingCase):
         # a template editor saves the content as a new template
         self.user_manager.group_ids |= self.env.ref("mail.group_mail_template_editor")
         composer = self._compose(
-            user=self.user_manager, mode="single", partner_id=self.alice
+            user=self.user_manager,
+            mode="single",
+            partner_id=self.alice,
+            subject="Welcome {{ object.name }}",
         )
-        composer.subject = "Welcome {{ object.name }}"
         composer.body_html = "<p>Welcome aboard</p>"
         composer.action_save_as_template()
         self.assertEqual(composer.template_id.subject, "Welcome {{ object.name }}")
