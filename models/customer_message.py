@@ -17,7 +17,7 @@ PORTAL_CHANNELS = ("portal", "portal_email")
 RENDERED_FIELDS = {
     "subject": "subject",
     "body_html": "body_html",
-    "sms_body": None,
+    "sms_body": "customer_message_sms_body",
     "lang": "lang",
 }
 

@@ -1,9 +1,46 @@
-from odoo import api, models
+from odoo import api, fields, models
 from odoo.exceptions import ValidationError
+
+from .customer_message import CHANNELS
+from .customer_message_document_mixin import INVOICE_POLICIES, PAYMENT_POLICIES
 
 
 class MailTemplate(models.Model):
     _inherit = "mail.template"
+
+    # What a template on customers brings to a customer message beside its
+    # subject and body: a "new invoice" template attaches the invoice.
+    customer_message_channel = fields.Selection(
+        selection=CHANNELS,
+        string="Send to",
+        help="Customer messages: the channel this template is sent by (empty: "
+        "the one chosen in the composer).",
+    )
+    customer_message_sms_body = fields.Text(
+        string="SMS text", help="Customer messages: the text of the SMS."
+    )
+    customer_message_invoice_policy = fields.Selection(
+        selection=INVOICE_POLICIES, string="Invoices", default="none"
+    )
+    customer_message_proforma_policy = fields.Selection(
+        selection=INVOICE_POLICIES, string="Pro-forma invoices", default="none"
+    )
+    customer_message_payment_policy = fields.Selection(
+        selection=PAYMENT_POLICIES, string="Payment receipts", default="none"
+    )
+
+    def _get_customer_message_settings(self):
+        """The composer's values this template sets."""
+        self.ensure_one()
+        values = {
+            "invoice_policy": self.customer_message_invoice_policy or "none",
+            "proforma_policy": self.customer_message_proforma_policy or "none",
+            "payment_policy": self.customer_message_payment_policy or "none",
+            "sms_body": self.customer_message_sms_body or False,
+        }
+        if self.customer_message_channel:
+            values["channel"] = self.customer_message_channel
+        return values
 
     @api.constrains("model_id")
     def _check_customer_message_model(self):

@@ -383,11 +383,49 @@ class TestSingleSend(SendingCase):
             mode="single",
             partner_id=self.alice,
             subject="Welcome {{ object.name }}",
+            channel="portal_email",
+            invoice_policy="unpaid",
+            payment_policy="last",
         )
         composer.body_html = "<p>Welcome aboard</p>"
-        composer.action_save_as_template()
-        self.assertEqual(composer.template_id.subject, "Welcome {{ object.name }}")
-        self.assertEqual(composer.template_id.model, "res.partner")
+        with self.assertRaisesRegex(UserError, "name"):
+            composer.action_save_as_template()
+        composer.template_name = "Welcome pack"
+        action = composer.action_save_as_template()
+        self.assertEqual(action["params"]["message"], "Template “Welcome pack” saved.")
+        self.assertEqual(action["params"]["next"]["res_id"], composer.id)
+        template = composer.template_id
+        self.assertEqual(template.name, "Welcome pack")
+        self.assertEqual(template.subject, "Welcome {{ object.name }}")
+        self.assertEqual(template.model, "res.partner")
+        self.assertEqual(template.customer_message_channel, "portal_email")
+        self.assertEqual(template.customer_message_invoice_policy, "unpaid")
+        self.assertEqual(template.customer_message_payment_policy, "last")
+
+        # the template brings its settings back, for a plain user too
+        other = self._compose(mode="single", partner_id=self.bob, template_id=template)
+        self.assertEqual(other.channel, "portal_email")
+        self.assertEqual(other.invoice_policy, "unpaid")
+        self.assertEqual(other.payment_policy, "last")
+        self.assertEqual(other.proforma_policy, "none")
+
+    def test_template_sms_text(self):
+        """A template's SMS text is the editor's: a plain user sends it."""
+        self.alice.write(
+            {"phone": "+32 470 12 34 56", "country_id": self.env.ref("base.be").id}
+        )
+        self.template.write(
+            {
+                "customer_message_channel": "sms",
+                "customer_message_sms_body": "Hi {{ object.name }}, "
+                "{{ object.customer_login.upper() }}",
+            }
+        )
+        composer = self._compose(
+            mode="single", partner_id=self.alice, template_id=self.template
+        )
+        self.assertEqual(composer.channel, "sms")
+        self.assertEqual(composer.preview_sms_body, "Hi Alice Person, ALICE")
 
     @mute_logger(
         "odoo.addons.mail.models.mail_render_mixin",

@@ -78,6 +78,10 @@ class CustomerMessageComposer(models.TransientModel):
     template_id = fields.Many2one(
         "mail.template", domain=[("model", "=", "res.partner")]
     )
+    template_name = fields.Char(
+        string="New template name",
+        help="The name under which Save as new template saves this message.",
+    )
     subject = fields.Char(compute="_compute_content", store=True, readonly=False)
     body_html = fields.Html(
         string="Message",
@@ -176,6 +180,12 @@ class CustomerMessageComposer(models.TransientModel):
             else:
                 composer.subject = composer.subject or False
                 composer.body_html = composer.body_html or False
+
+    @api.onchange("template_id")
+    def _onchange_template_settings(self):
+        # the template's channel, SMS text and documents come with it
+        if self.template_id:
+            self.update(self.template_id._get_customer_message_settings())
 
     @api.constrains("template_id")
     def _check_template_model(self):
@@ -428,20 +438,36 @@ class CustomerMessageComposer(models.TransientModel):
         }
 
     def action_save_as_template(self):
-        """Save the subject and body as a new template on customers."""
+        """Save the subject, body, SMS text, channel and document rules as a
+        new template on customers, under the name given."""
         self.ensure_one()
         if not self.can_edit_templates:
             raise AccessError(self.env._("Only template editors may save templates."))
+        if not self.template_name:
+            raise UserError(self.env._("Give the new template a name first."))
         if not self.subject:
             raise UserError(self.env._("The template needs a subject."))
         template = self.env["mail.template"].create(
             {
-                "name": self.subject,
+                "name": self.template_name,
                 "model_id": self.env["ir.model"]._get_id("res.partner"),
                 "subject": self.subject,
                 "body_html": self.body_html,
                 "lang": "{{ object.lang }}",
+                "customer_message_channel": self.channel,
+                "customer_message_sms_body": self.sms_body,
+                "customer_message_invoice_policy": self.invoice_policy,
+                "customer_message_proforma_policy": self.proforma_policy,
+                "customer_message_payment_policy": self.payment_policy,
             }
         )
-        self.template_id = template
-        return self._reopen()
+        self.write({"template_id": template.id, "template_name": False})
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "success",
+                "message": self.env._("Template “%(name)s” saved.", name=template.name),
+                "next": self._reopen(),
+            },
+        }
