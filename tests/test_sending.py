@@ -219,6 +219,18 @@ class TestSingleSend(SendingCase):
         self.assertEqual(
             log.find(".//field[@name='subject']").get("string"), "Subject as sent"
         )
+        # Odoo's placeholder tool, on the fields of customers, in subject and body
+        form = etree.fromstring(
+            composer.get_views([(False, "form")])["views"]["form"]["arch"]
+        )
+        for fname in ("subject", "body_html"):
+            (node,) = [
+                node
+                for node in form.iterfind(f".//field[@name='{fname}']")
+                if node.get("options")
+            ]
+            self.assertIn("'dynamic_placeholder': true", node.get("options"))
+        self.assertEqual(composer.render_model, "res.partner")
 
         with self.assertRaises(AccessError):
             self._compose(

@@ -91,6 +91,8 @@ class CustomerMessageComposer(models.TransientModel):
         sanitize="email_outgoing",
     )
     sms_body = fields.Text(string="SMS text")
+    # the model Odoo's placeholder tool offers the fields of
+    render_model = fields.Char(default="res.partner", readonly=True)
     attachment_ids = fields.Many2many("ir.attachment", string="Attachments")
     can_edit_templates = fields.Boolean(compute="_compute_can_edit_templates")
     # --- documents
