@@ -54,6 +54,19 @@ cm_ensure_system_packages() {
     cm_apt_install "${pkgs[@]}"
 }
 
+cm_warm_browser() {
+    # Odoo gives Chromium 10 s to start before it skips a tour; the first start
+    # on a fresh machine (binary and fonts read from disk, caches built) can
+    # take longer, so it is started once beforehand, with time to spare.
+    local dir
+    dir=$(mktemp -d)
+    timeout 120 chromium --headless --no-sandbox --disable-gpu --no-first-run \
+        --disable-background-networking --disable-component-update --disable-sync \
+        --user-data-dir="$dir" --dump-dom about:blank >/dev/null 2>&1 \
+        || cm_log "Chromium did not start within 120 s: the tours will be skipped"
+    rm -rf "$dir"
+}
+
 # --- Odoo 19 ----------------------------------------------------------------
 # The Debian package of Odoo links its fonts and JavaScript libraries to these
 # packages. Each entry is package/suite, where "own" is this machine's suite:

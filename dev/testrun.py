@@ -22,6 +22,8 @@ import sys
 
 RECORD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ \d+ (?P<level>[A-Z]+) ")
 PROGRESS = re.compile(r" INFO \S+ odoo\.addons\.customer_messages\.\S+: Starting ")
+# A skipped test is a failure here: its name and reason are shown.
+SKIPPED = re.compile(r" INFO \S+ \S+: skipped ")
 # Python warnings (deprecations...) raised by Odoo's own code stay in the log
 # file; the ones raised by this module's code are shown.
 FOREIGN_WARNING = re.compile(r" WARNING \S+ py\.warnings: (?P<path>\S+?):\d+: ")
@@ -88,6 +90,8 @@ def driver(log_path, odoo_args):
                 warning = FOREIGN_WARNING.search(line)
                 if warning and not warning["path"].startswith(MODULE_PATHS):
                     shown = False
+                if SKIPPED.search(line):
+                    shown = True
                 if not shown and PROGRESS.search(line):
                     sys.stdout.write(line)
             if shown:
