@@ -8,6 +8,7 @@ from . import customer_message_documents
 from . import customer_message_recipient
 from . import customer_message_throttle
 from . import account_move
+from . import ir_actions_report
 from . import ir_actions_server
 from . import mail_mail
 from . import mail_mail_sending

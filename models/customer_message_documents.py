@@ -35,6 +35,17 @@ class CustomerMessage(models.Model):
                     )
                 )
 
+    def _attaches_documents(self):
+        """Whether the message attaches documents to its emails (PDFs)."""
+        self.ensure_one()
+        policies = (self.invoice_policy, self.proforma_policy, self.payment_policy)
+        # sudo: whether documents were picked, not what they are
+        return bool(
+            self.sudo().invoice_ids
+            or self.sudo().payment_ids
+            or any(policy != "none" for policy in policies)
+        )
+
     def _get_documents(self, partners):
         """{partner: (posted invoices, draft invoices, payments)} the documents
         this message sends to each customer, in one query per type."""
@@ -153,7 +164,9 @@ class CustomerMessage(models.Model):
 
     @api.model
     def _render_pdf(self, report_ref, record):
-        report = self.env["ir.actions.report"].with_context(force_report_rendering=True)
+        report = self.env["ir.actions.report"].with_context(
+            force_report_rendering=True, customer_messages_document=True
+        )
         content, _report_type = report._render_qweb_pdf(report_ref, res_ids=record.ids)
         return content
 

@@ -546,6 +546,19 @@ class CustomerMessage(models.Model):
             .get_param("customer_messages.batch_size", 500)
         )
 
+    def _get_line_batch_size(self):
+        """Lines processed per batch of this message: fewer when it attaches
+        documents, whose PDFs may have to be rendered (a few tenths of a
+        second each), so that every cron worker gets batches of them."""
+        self.ensure_one()
+        if self._attaches_documents():
+            return int(
+                self.env["ir.config_parameter"]
+                .sudo()
+                .get_param("customer_messages.document_batch_size", 20)
+            )
+        return self._get_batch_size()
+
     @api.model
     def _auto_commit(self):
         """Commit per batch, except in tests, which roll back."""
@@ -557,19 +570,23 @@ class CustomerMessage(models.Model):
     # 4. BATCHES
     # ------------------------------------------------------------------
 
-    def _process(self, limit=None):
+    def _process(self, limit=None, make_lines=True):
         """Deliver to the new recipients of the messages, batch by batch.
 
         Each batch is locked (another worker skips it), rendered and queued
-        (``_queue_batch``), then its queue records are sent; emails left
-        queued are sent by ``_deliver_queued_emails``, which other workers
-        run as well.
+        (``_queue_batch``), then its queue records are sent. Every cron
+        worker processes batches: the processing cron wakes the sending
+        crons up when there is more than one batch, and they take the
+        batches it has not locked (``_cron_send_emails``), so N workers
+        render N batches (and their PDFs) at once. Emails left queued are
+        sent by ``_deliver_queued_emails``, which all workers run as well.
 
         :param limit: stop after about this many recipients (cron time box)
+        :param bool make_lines: make the lines not made yet first (the
+            processing cron; the other workers take the lines made)
         :return: the number of recipients processed
         """
         done = 0
-        batch_size = self._get_batch_size()
         auto_commit = self._auto_commit()
         Recipient = self.env["customer.message.recipient"]
         for message in self:
@@ -577,14 +594,19 @@ class CustomerMessage(models.Model):
                 continue
             if message.state == "new":
                 message.state = "processing"
-            # the lines not made yet first (see _create_recipients)
-            message._create_pending_recipients(commit=auto_commit)
+            if make_lines:
+                # the lines not made yet first (see _create_recipients)
+                message._create_pending_recipients(commit=auto_commit)
+            batch_size = message._get_line_batch_size()
             last_id = 0
             while limit is None or done < limit:
                 batch = Recipient._lock_new(message, last_id, batch_size)
                 if not batch:
                     break
                 last_id = batch[-1].id
+                if auto_commit and len(batch) == batch_size and not done:
+                    # more batches follow: the other workers take some
+                    self.env["mail.mail"]._trigger_sending_crons()
                 message._process_batch(batch, hand_over=len(batch) == batch_size)
                 done += len(batch)
                 if auto_commit:
@@ -732,8 +754,19 @@ class CustomerMessage(models.Model):
 
     @api.model
     def _cron_send_emails(self):
-        """A sending worker beside the processing cron (see _process)."""
-        self._deliver_queued_emails()._update_state()
+        """A worker beside the processing cron: it takes batches of the
+        messages being processed (see _process), then sends queued emails."""
+        processing = self.search(
+            Domain("state", "=", "processing")
+            & (
+                Domain("scheduled_date", "=", False)
+                | Domain("scheduled_date", "<=", fields.Datetime.now())
+            ),
+            order="id",
+        )
+        for message in processing:
+            message._process(make_lines=False)
+        (processing | self._deliver_queued_emails())._update_state()
         self.env["mail.mail"].sudo()._trigger_next_try()
 
     @api.model

@@ -160,7 +160,6 @@ class SMTPServerCase(CustomerMessagesCommon):
         )
         cls.env.company.email = "isp@example.com"
         params = cls.env["ir.config_parameter"].sudo()
-        params.set_param("report.print_delay", "0")
         # wkhtmltopdf would fetch the reports' stylesheets from the server,
         # which waits for the test's transaction: point it to a closed port,
         # the PDFs are rendered all the same, without their styles.

@@ -131,8 +131,9 @@ class TestMassSend(SendingCase):
             message.action_cancel()
 
     def test_cancel_while_processing(self):
+        # the message attaches invoices: its batches are the documents' size
         self.env["ir.config_parameter"].sudo().set_param(
-            "customer_messages.batch_size", "50"
+            "customer_messages.document_batch_size", "50"
         )
         message = self._mass_compose()
         message._process(limit=50)  # the cron stopped after one batch
@@ -183,22 +184,54 @@ class TestMassSend(SendingCase):
         self.assertEqual(message.state, "sent")
 
     def test_sending_cron(self):
-        """The second cron sends the queued emails and completes the message;
-        it renders nothing itself."""
+        """The second cron takes the new lines of a message being processed
+        batch by batch (rendering them and their PDFs, as the processing cron
+        does), sends the queued emails and completes the message; it leaves
+        the lines not made yet to the processing cron."""
+        self.env["ir.config_parameter"].sudo().set_param(
+            "customer_messages.document_batch_size", "30"
+        )
         message = self._mass_compose()
         message.state = "processing"
         lines = message.recipient_ids.sorted("id")
         message._queue_batch(lines[5:])  # the first 5 are not rendered yet
         self.env["customer.message"]._cron_send_emails()
-        self.assertEqual(len(self._delivered()), 196)
-        self.assertEqual(set(lines[:5].mapped("state")), {"new"})
-        self.assertEqual(message.state, "processing", "5 lines are still new")
-        self.assertEqual(message.sent_count, 196)
-
-        self.env["customer.message"]._cron_process()
         self.assertEqual(len(self._delivered()), 201)
         self.assertEqual(len(set(self._delivered())), 201)
+        self.assertEqual(set(lines.mapped("state")), {"sent"})
         self.assertEqual(message.state, "sent")
+        for customer in lines[:5].partner_id:
+            (email,) = self.received(customer.email)
+            self.assertEqual(email["Subject"], f"Notice for {customer.name}")
+
+        # lines not made yet are the processing cron's
+        other = self._mass_compose()
+        other.write(
+            {
+                "state": "processing",
+                "pending_partner_list": self.crowd[:3].ids,
+                "pending_partner_done": 0,
+            }
+        )
+        other.recipient_ids.unlink()
+        self.env["customer.message"]._cron_send_emails()
+        self.assertFalse(other.recipient_ids)
+        self.env["customer.message"]._cron_process()
+        self.assertEqual(other.sent_count, 3)
+        self.assertEqual(other.state, "sent")
+
+    def test_batches_of_documents(self):
+        """A message attaching documents is processed in small batches, so
+        that every cron worker renders PDFs; others in large ones."""
+        params = self.env["ir.config_parameter"].sudo()
+        params.set_param("customer_messages.document_batch_size", "7")
+        params.set_param("customer_messages.batch_size", "90")
+        message = self._mass_compose()
+        self.assertEqual(message._get_line_batch_size(), 7)
+        self.assertEqual(message._process(limit=1), 7)
+        message.invoice_policy = "none"
+        self.assertEqual(message._get_line_batch_size(), 90)
+        self.assertEqual(message._process(limit=1), 90)
 
     def test_sending_crons_triggered(self):
         """Large sends wake every active copy of the sending cron up (one

@@ -129,6 +129,25 @@ class TestSingleSend(SendingCase):
         for email in self.received("alice@example.com"):
             self.assertEqual(list(self.pdf_attachments(email)), [attachment.name])
 
+    def test_documents_printed_without_idle_wait(self):
+        """The module's PDFs skip Odoo's idle JavaScript wait (its own
+        setting), other reports keep Odoo's."""
+        Report = self.env["ir.actions.report"]
+        paperformat = self.env.company.paperformat_id
+
+        def delay(report):
+            args = report._build_wkhtmltopdf_args(paperformat, False)
+            return args[args.index("--javascript-delay") + 1]
+
+        self.assertEqual(delay(Report), "1000", "Odoo's report.print_delay")
+        ours = Report.with_context(customer_messages_document=True)
+        self.assertEqual(delay(ours), "0")
+        self.env["ir.config_parameter"].sudo().set_param(
+            "customer_messages.report_print_delay", "250"
+        )
+        self.assertEqual(delay(ours), "250")
+        self.assertEqual(delay(Report), "1000")
+
     def test_trace_in_odoo(self):
         """A sent message leaves one line in the customer's chatter (not one
         per document), and the invoice it carried is marked sent with a
