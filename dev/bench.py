@@ -79,6 +79,7 @@ SMTPLIB_MAX = 5000
 CRON_WORKERS = 2
 cron_workers = None  # the CronWorkers of the run
 cpu_marks = None  # CPU times taken during the path being measured
+database = None  # the run's database
 queue_only = False  # --queue-only
 PROFILE_LINES = 30
 
@@ -217,6 +218,14 @@ def parse_args(argv):
         "--no-composer",
         action="store_true",
         help="do not measure the composer's filter changes",
+    )
+    parser.add_argument(
+        "--documents",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also send N customers their own invoice as a PDF, freshly "
+        "rendered and stored, against Invoicing's Send (account.move.send)",
     )
     parser.add_argument("--database", help=argparse.SUPPRESS)
     parser.add_argument("--check-args", action="store_true", help=argparse.SUPPRESS)
@@ -658,32 +667,51 @@ def memory(key):
     return values
 
 
-def process_cpu(pid):
-    """CPU seconds (user + system) a process has used, 0 once it is gone."""
+def process_cpu(pid, children=False):
+    """CPU seconds (user + system) a process has used, 0 once it is gone;
+    with children, the CPU of its children that ended instead (wkhtmltopdf
+    for Odoo's)."""
     try:
         with open(f"/proc/{pid}/stat") as stat:
             fields = stat.read().rsplit(")", 1)[1].split()
     except OSError:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    first = 13 if children else 11
+    return (int(fields[first]) + int(fields[first + 1])) / os.sysconf("SC_CLK_TCK")
+
+
+# the PostgreSQL backends of the run's database seen so far: {pid: CPU
+# seconds when last read}, kept after they end (their CPU is then lost to
+# /proc, so the last reading stands)
+backend_cpu = {}
+
+
+def run_backends_cpu():
+    """CPU seconds used so far by the PostgreSQL backends serving the run's
+    database (not the other databases' or the server's own processes)."""
+    with sql_db.db_connect(database).cursor() as cr:
+        cr.execute(
+            "SELECT pg_stat_clear_snapshot(); "
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+        )
+        pids = [pid for (pid,) in cr.fetchall()]
+    for pid in {*pids, *backend_cpu}:
+        cpu = process_cpu(pid)
+        if cpu:
+            backend_cpu[pid] = cpu
+    return sum(backend_cpu.values())
 
 
 def cpu_times(smtp_server):
-    """CPU seconds used so far by the Odoo processes of the run, the SMTP
-    server and the PostgreSQL server's processes."""
-    postgres_pids = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/comm") as comm:
-                    if comm.read().strip() == "postgres":
-                        postgres_pids.append(int(entry))
-            except OSError:
-                continue
+    """CPU seconds used so far by the Odoo processes of the run, the
+    wkhtmltopdf processes they ran, the SMTP server and the PostgreSQL
+    backends of the run's database."""
+    pids = odoo_pids()
     return {
-        "Odoo": sum(map(process_cpu, odoo_pids())),
+        "Odoo": sum(map(process_cpu, pids)),
+        "wkhtmltopdf": sum(process_cpu(pid, children=True) for pid in pids),
         "SMTP server": process_cpu(smtp_server.process.pid),
-        "PostgreSQL": sum(map(process_cpu, postgres_pids)),
+        "PostgreSQL": run_backends_cpu(),
     }
 
 
@@ -775,7 +803,7 @@ def print_results(results, env, port):
         f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}"
     )
     header = (
-        f"{'path':<36}{'recipients':>11}{'queue s':>10}{'deliver s':>11}"
+        f"{'path':<44}{'recipients':>11}{'queue s':>10}{'deliver s':>11}"
         f"{'total s':>10}{'msg/s':>9}{'deliver/s':>11}{'SQL/msg':>9}  SMTP received"
     )
     print(header)
@@ -783,7 +811,7 @@ def print_results(results, env, port):
     for result in results:
         count = result.recipients
         if result.error:
-            print(f"{result.name:<36}{count:>11}  FAILED: {result.error}")
+            print(f"{result.name:<44}{count:>11}  FAILED: {result.error}")
             continue
         queue = "-" if result.queue_time is None else f"{result.queue_time:.2f}"
         sql = "-"
@@ -791,7 +819,7 @@ def print_results(results, env, port):
             sql = f"{(result.queue_queries + result.deliver_queries) / count:.1f}"
         status = "PROBLEM" if result.problems else "exactly N"
         print(
-            f"{result.name:<36}{count:>11}{queue:>10}{result.deliver_time:>11.2f}"
+            f"{result.name:<44}{count:>11}{queue:>10}{result.deliver_time:>11.2f}"
             f"{result.total_time:>10.2f}{count / result.total_time:>9.1f}"
             f"{count / result.deliver_time:>11.1f}{sql:>9}"
             f"  {result.received} ({status})"
@@ -820,7 +848,11 @@ def print_results(results, env, port):
             total = sum(per_message.values())
             if not total:  # nothing delivered (--queue-only)
                 continue
-            spent = ", ".join(f"{group} {ms:.2f}" for group, ms in per_message.items())
+            spent = ", ".join(
+                f"{group} {ms:.2f}"
+                for group, ms in per_message.items()
+                if ms or group != "wkhtmltopdf"
+            )
             print(
                 f"{result.name}: CPU ms per message {label}: {spent} = {total:.2f}; "
                 f"{cpus} CPUs allow at most {cpus * 1000 / total:.0f} msg/s"
@@ -835,6 +867,81 @@ def print_results(results, env, port):
         )
         for problem in result.problems:
             print(f"{result.name}: PROBLEM: {problem}")
+
+
+# The issue's targets, as ratios of rates in the same run: (what, path,
+# baseline, the rates compared: end to end ("total") or of delivery alone
+# ("deliver"), target ratio or None for a figure without target)
+RATIOS = (
+    (
+        "plain emails, end to end",
+        "customer_messages, 2 crons",
+        "mass_mailing",
+        "total",
+        None,
+    ),
+    (
+        "plain emails, delivery",
+        "customer_messages, 2 crons, queued",
+        "mass_mailing",
+        "deliver",
+        10.0,
+    ),
+    (
+        "plain emails, delivery",
+        "customer_messages, 2 crons, queued",
+        "raw smtplib, 1 connection",
+        "deliver",
+        0.4,
+    ),
+    (
+        "fresh invoice PDFs, end to end",
+        "fresh PDF: customer_messages, 2 crons",
+        "fresh PDF: account.move.send",
+        "total",
+        3.0,
+    ),
+    (
+        "stored invoice PDFs, end to end",
+        "stored PDF: customer_messages, 2 crons",
+        "stored PDF: account.move.send",
+        "total",
+        8.0,
+    ),
+)
+
+
+def print_ratios(results):
+    """The rate of each path against its baseline (min / median / max over
+    the runs, paired run by run), against the target."""
+    rates = {}
+    for result in results:
+        if result.error or not result.deliver_time:
+            continue
+        name = re.sub(r" #\d+$", "", result.name)
+        rates.setdefault(name, []).append(
+            {
+                "total": result.recipients / result.total_time,
+                "deliver": result.recipients / result.deliver_time,
+            }
+        )
+    print()
+    for what, path, baseline, measure, target in RATIOS:
+        if path not in rates or baseline not in rates:
+            continue
+        ratios = sorted(
+            rate[measure] / base[measure]
+            for rate, base in zip(rates[path], rates[baseline], strict=False)
+        )
+        low, median, high = ratios[0], statistics.median(ratios), ratios[-1]
+        verdict = ""
+        if target:
+            reached = "reached" if low >= target else "NOT reached"
+            verdict = f"; target {target}x: {reached}"
+        print(
+            f"{what}: {path} / {baseline} = {low:.2f} / {median:.2f} / {high:.2f}x "
+            f"(min / median / max of {len(ratios)}{verdict})"
+        )
 
 
 def print_memory_and_notes(results):
@@ -952,6 +1059,243 @@ def profile_composer(env):
     stats.sort_stats("tottime").print_stats(PROFILE_LINES)
 
 
+# ----------------------------------------------------------------------
+# Documents: each customer's own invoice as a PDF, against Invoicing's Send
+# ----------------------------------------------------------------------
+
+DOCUMENT_WARMUP_COUNT = 3
+
+
+def make_invoices(env, name, count):
+    """``count`` customers with one posted invoice each, its PDF not rendered
+    yet, committed: {invoice: customer} and the customers' names."""
+    customers = make_customers(env, name, name.lower().replace(" ", "."), count, 5)
+    product = env["product.product"].search([("name", "=", "Bench Internet")], limit=1)
+    if not product:
+        product = env["product.product"].create(
+            {"name": "Bench Internet", "list_price": 30.0, "type": "service"}
+        )
+    invoices = env["account.move"].create(
+        [
+            {
+                "move_type": "out_invoice",
+                "partner_id": customer.id,
+                "invoice_date": datetime.date.today(),
+                "invoice_line_ids": [
+                    (
+                        0,
+                        0,
+                        {"product_id": product.id, "quantity": 1, "price_unit": 30.0},
+                    )
+                ],
+            }
+            for customer in customers
+        ]
+    )
+    invoices.action_post()
+    env.cr.commit()
+    return invoices
+
+
+def wait_for(env, query, args, deadline=600):
+    """Poll (off the workers' CPUs) until the SQL ``query`` gives 0."""
+    end = time.perf_counter() + deadline
+    while time.perf_counter() < end:
+        env.cr.execute(query, args)
+        left = env.cr.fetchone()[0]
+        env.cr.commit()  # a new snapshot for the next look
+        if not left:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def run_documents_customer_messages(env, invoices):
+    """A message to the invoices' customers attaching each one's last
+    invoice, processed by the module's two crons in the worker processes."""
+    partners = invoices.partner_id
+    cron_workers.running.set()
+    try:
+        start = time.perf_counter()
+        message = env["customer.message"]._send_to_customers(
+            partners,
+            {
+                "subject": SUBJECT,
+                "body_html": BODY,
+                "channel": "email",
+                "invoice_policy": "last",
+            },
+            process="cron",
+        )
+        env.cr.commit()  # triggers the processing cron
+        queued = time.perf_counter()
+        mark_queued()
+        wait_for(
+            env,
+            "SELECT count(*) FROM customer_message "
+            "WHERE id = %s AND state IN ('new', 'processing')",
+            [message.id],
+        )
+        deliver_time = time.perf_counter() - queued
+    finally:
+        cron_workers.running.clear()
+    result = Result(
+        f"customer_messages, {CRON_WORKERS} crons",
+        len(partners),
+        queue_time=queued - start,
+        deliver_time=deliver_time,
+    )
+    check_message(result, message)
+    return result
+
+
+def run_documents_account_move_send(env, invoices):
+    """Invoicing's Send on the invoices, as its batch wizard does: their
+    sending data set and its cron (account.ir_cron_account_move_send)
+    triggered in the worker processes, which renders the missing PDFs and
+    posts each invoice's email; then Odoo's mail queue sends them, run here
+    until they are sent (as for mass_mailing)."""
+    MailMail = env["mail.mail"]
+    cron = env.ref("account.ir_cron_account_move_send")
+    cron_workers.running.set()
+    try:
+        start = time.perf_counter()
+        invoices.sending_data = {
+            "author_user_id": env.user.id,
+            "author_partner_id": env.user.partner_id.id,
+        }
+        cron._trigger()
+        env.cr.commit()
+        wait_for(
+            env,
+            "SELECT count(*) FROM account_move "
+            "WHERE id = ANY(%s) AND sending_data IS NOT NULL",
+            [invoices.ids],
+        )
+        queued = time.perf_counter()
+    finally:
+        cron_workers.running.clear()
+    mark_queued()
+    pending = [
+        ("model", "=", "account.move"),
+        ("res_id", "in", invoices.ids),
+        ("state", "=", "outgoing"),
+    ]
+    left = MailMail.search_count(pending)
+    while left:
+        MailMail.process_email_queue()
+        now_left = MailMail.search_count(pending)
+        if now_left >= left:
+            break
+        left = now_left
+    env.cr.commit()
+    result = Result(
+        "account.move.send",
+        len(invoices),
+        queue_time=queued - start,
+        deliver_time=time.perf_counter() - queued,
+    )
+    if left:
+        result.problems.append(f"the mail queue stalled with {left} emails left")
+    env.invalidate_all()
+    unsent = invoices.filtered(lambda invoice: not invoice.is_move_sent)
+    if unsent:
+        result.problems.append(f"{len(unsent)} of {len(invoices)} invoices not sent")
+    return result
+
+
+def check_documents_received(result, received, invoices):
+    """Exactly one email per customer of the invoices, carrying the PDF of
+    that customer's invoice; emails to others (none expected) are noted."""
+    addresses = {invoice.partner_id.email.lower(): invoice for invoice in invoices}
+    per_address = Counter()
+    without_pdf = others = 0
+    for rcpt_tos, content in received:
+        rcpts = [address.lower() for address in rcpt_tos]
+        if len(rcpts) != 1 or rcpts[0] not in addresses:
+            others += 1
+            continue
+        per_address[rcpts[0]] += 1
+        message = email.message_from_bytes(content, policy=email.policy.default)
+        pdfs = [
+            part.get_content()
+            for part in message.iter_attachments()
+            if part.get_content_type() == "application/pdf"
+        ]
+        if len(pdfs) != 1 or not pdfs[0].startswith(b"%PDF-"):
+            without_pdf += 1
+    result.received = sum(per_address.values())
+    if others:
+        result.notes.append(f"{others} emails to others than the customers")
+    missing = len(set(addresses) - set(per_address))
+    duplicated = sum(1 for count in per_address.values() if count > 1)
+    for count, what in (
+        (without_pdf, "emails without exactly one PDF"),
+        (missing, "customers without an email"),
+        (duplicated, "customers with more than one email"),
+    ):
+        if count:
+            result.problems.append(f"{count} {what}")
+
+
+def prepare_documents(env):
+    """Invoicing's Send as it must run here: Debian's wkhtmltopdf (unpatched
+    Qt) converts one document per call, so its batches are of one invoice
+    (account.pdf_generation_batch; a batch of several raises). Odoo's idle
+    JavaScript wait (report.print_delay) stays at its default."""
+    env["ir.config_parameter"].set_param("account.pdf_generation_batch", "0")
+    # its cron, run by the workers when a path triggers it
+    cron = env.ref("account.ir_cron_account_move_send")
+    cron.write(
+        {
+            "active": True,
+            "nextcall": datetime.datetime.now() + datetime.timedelta(days=365),
+        }
+    )
+    env.cr.commit()
+
+
+def run_documents(env, smtp_server, count, runs):
+    """The documents paths, in this order on new invoices for each run:
+    fresh PDFs (none rendered yet) by this module and by Invoicing's Send,
+    each on invoices of its own; then stored PDFs (rendered by the run
+    before) by both on the same invoices."""
+    prepare_documents(env)
+    paths = (
+        ("customer_messages", run_documents_customer_messages),
+        ("account.move.send", run_documents_account_move_send),
+    )
+    print(f"documents: warming up both on {DOCUMENT_WARMUP_COUNT} invoices", flush=True)
+    for index, (name, run) in enumerate(paths):
+        warmup = make_invoices(
+            env, f"Bench Warm-up Invoice {index}", DOCUMENT_WARMUP_COUNT
+        )
+        result = attempt(env, name, run, warmup)
+        check_documents_received(result, smtp_server.take(), warmup)
+        if result.problems:
+            print(
+                f"warm-up of {name}: PROBLEM: {'; '.join(result.problems)}", flush=True
+            )
+    results = []
+    for run_index in range(runs):
+        suffix = f" #{run_index + 1}" if runs > 1 else ""
+        print(f"documents: making {2 * count} invoices{suffix}", flush=True)
+        own = make_invoices(env, f"Bench Invoice A{run_index}", count)
+        other = make_invoices(env, f"Bench Invoice B{run_index}", count)
+        for label, invoices_by_path in (
+            ("fresh PDF", (own, other)),
+            ("stored PDF", (own, own)),
+        ):
+            for (name, run), invoices in zip(paths, invoices_by_path, strict=True):
+                print(f"documents, {label}: {name}", flush=True)
+                env.invalidate_all()
+                result = measured(smtp_server, attempt, env, name, run, invoices)
+                result.name = f"{label}: {result.name}{suffix}"
+                check_documents_received(result, smtp_server.take(), invoices)
+                results.append(result)
+    return results
+
+
 PATHS = (
     ("customer_messages", run_customer_messages),
     ("customer_messages_crons", run_customer_messages_workers),
@@ -976,8 +1320,9 @@ def main(argv):
     registry = Registry(args.database)
     smtp_server = SMTPServer()
     results = []
-    global cron_workers, queue_only  # noqa: PLW0603 - one set of workers per run
+    global cron_workers, queue_only, database  # noqa: PLW0603 - one set per run
     queue_only = args.queue_only
+    database = args.database
     try:
         with registry.cursor() as cr:
             env = api.Environment(cr, api.SUPERUSER_ID, {})
@@ -1050,7 +1395,10 @@ def main(argv):
                     ),
                 )
                 check_received(results[0], smtp_server.take(), smtplib_names)
+            if args.documents and not queue_only:
+                results += run_documents(env, smtp_server, args.documents, args.runs)
             print_results(results, env, smtp_server.port)
+            print_ratios(results)
 
             if args.profile:
                 results.append(
