@@ -442,6 +442,11 @@ def cron_worker(database, running, ready):
         setup_logging=True,
     )
     logging.getLogger("mail.log").setLevel(logging.WARNING)
+    # wkhtmltopdf cannot fetch the reports' stylesheets (no HTTP server runs
+    # here, for either path) and says so for every PDF
+    logging.getLogger("odoo.addons.base.models.ir_actions_report").setLevel(
+        logging.ERROR
+    )
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     Registry(database)  # loaded before any timing
     # woken up by the NOTIFY that triggered jobs send, as Odoo's are
