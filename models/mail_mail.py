@@ -1,5 +1,5 @@
 from odoo import api, fields, models
-from odoo.tools import formataddr
+from odoo.tools import SQL, formataddr
 
 
 class MailMail(models.Model):
@@ -65,10 +65,21 @@ class MailMail(models.Model):
                 )
             else:
                 recipients._set_delivery_result()
-                for mail in self.filtered("customer_message_recipient_id"):
-                    mail.customer_message_recipient_id.sudo().email_reference = (
-                        mail.message_id
+                mails = self.filtered("customer_message_recipient_id")
+                recipients.flush_recordset(["email_reference"])
+                # sql: each line's Message-Id, in one query for the chunk
+                # (the ORM writes different values line by line)
+                self.env.execute_query(
+                    SQL(
+                        "UPDATE customer_message_recipient AS line "
+                        "SET email_reference = sent.reference "
+                        "FROM unnest(%s::int[], %s::varchar[]) "
+                        "AS sent(line_id, reference) WHERE line.id = sent.line_id",
+                        [mail.customer_message_recipient_id.id for mail in mails],
+                        [mail.message_id for mail in mails],
                     )
+                )
+                recipients.invalidate_recordset(["email_reference"])
         return super()._postprocess_sent_message(
             success_pids,
             success_emails,
