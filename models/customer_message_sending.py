@@ -1,6 +1,8 @@
 import logging
 import threading
 
+import psycopg2.errors
+
 from odoo import api, fields, models, modules
 from odoo.exceptions import UserError
 from odoo.fields import Domain
@@ -41,7 +43,7 @@ class CustomerMessage(models.Model):
     # ------------------------------------------------------------------
 
     @api.model
-    def _send_to_customers(self, records, values, process="auto"):
+    def _send_to_customers(self, records, values, process="auto", key=None):
         """Create a message for the customers of ``records`` and queue it.
 
         :param records: res.partner records, or any records that lead to a
@@ -53,9 +55,16 @@ class CustomerMessage(models.Model):
             transaction when it has at most IMMEDIATE_LIMIT recipients, else
             by the cron; "now" in this transaction whatever its size (a test
             send); "cron" by the cron
+        :param str key: an idempotency key: when a message was sent with
+            the same key in the last 24 hours, that message is returned and
+            nothing is sent again (code or a rule that may run twice)
         :return: the created customer.message
         """
-        values = dict(values)
+        if key:
+            first = self._get_message_by_key(key)
+            if first:
+                return first
+        values = dict(values, idempotency_key=key or False)
         if values.get("body_html"):
             # the {{ placeholders }} typed in the text work in the body too
             values["body_html"] = placeholders_to_qweb(values["body_html"])
@@ -79,7 +88,16 @@ class CustomerMessage(models.Model):
             if values.get(fname)
         }
         self._check_picked_documents(documents)
-        message = self.create(values)
+        try:
+            with self.env.cr.savepoint():
+                message = self.create(values)
+        except psycopg2.errors.UniqueViolation as error:
+            # another transaction is sending with the same key right now
+            raise UserError(
+                self.env._(
+                    "A message with the key %(key)s is being sent already.", key=key
+                )
+            ) from error
         # sudo: the documents were checked above; the history (lines, state)
         # is the system's, see customer_message.py
         message_sudo = message.sudo()

@@ -11,3 +11,4 @@ from . import test_delivery
 from . import test_throttle
 from . import test_bounce
 from . import test_history
+from . import test_limits
