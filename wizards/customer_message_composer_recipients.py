@@ -107,7 +107,9 @@ class CustomerMessageComposer(models.TransientModel):
             return self.env._(
                 "Customer ID %(id)s (%(name)s)",
                 id=self.partner_id.id,
-                name=self.partner_id.display_name,
+                name=self.partner_id.with_context(
+                    customer_messages_search=False
+                ).display_name,
             )
 
         def label(fname):
@@ -161,7 +163,10 @@ class CustomerMessageComposer(models.TransientModel):
                 [
                     self.env._(
                         "%(name)s (ID %(id)s): %(reason)s",
-                        name=partner.display_name,
+                        # the name alone: the pickers' context adds the ID
+                        name=partner.with_context(
+                            customer_messages_search=False
+                        ).display_name,
                         id=partner.id,
                         reason=reason,
                     )
