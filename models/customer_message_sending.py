@@ -516,6 +516,36 @@ class CustomerMessage(models.Model):
         )
         return self.env["res.partner"].browse([partner_id for (partner_id,) in rows])
 
+    @api.model
+    def _get_sendable_position(self, partners, partner, channel=None):
+        """Where ``partner`` is among the customers of ``partners`` who can
+        receive on the channel (in the order of ids, as
+        ``_get_sendable_partners``), or None when it is not one of them; in
+        one query whatever their number."""
+        _rules, select = self._select_exclusions(partners, channel)
+        [(is_sendable, position)] = self.env.execute_query(
+            SQL(
+                "SELECT bool_or(id = %s), count(*) FILTER (WHERE id < %s) "
+                "FROM (%s) AS customer WHERE rule IS NULL",
+                partner.id,
+                partner.id,
+                select,
+            )
+        )
+        return position if is_sendable else None
+
+    @api.model
+    def _get_sendable_domain(self, partners, channel=None):
+        """A domain on res.partner: the customers of ``partners`` (a Query)
+        who can receive on the channel, as a subquery (for pickers)."""
+        _rules, select = self._select_exclusions(partners, channel)
+        sendable = SQL("SELECT id FROM (%s) AS customer WHERE rule IS NULL", select)
+        return Domain.custom(
+            to_sql=lambda model, alias, query: SQL(
+                "%s IN (%s)", model._field_to_sql(alias, "id", query), sendable
+            )
+        )
+
     # ------------------------------------------------------------------
     # 3. QUEUE
     # ------------------------------------------------------------------

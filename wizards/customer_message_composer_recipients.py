@@ -1,3 +1,5 @@
+import json
+
 from odoo import api, models
 from odoo.exceptions import UserError
 from odoo.fields import Domain
@@ -173,6 +175,19 @@ class CustomerMessageComposer(models.TransientModel):
                     for partner, reason in summary["excluded"]
                 ],
                 more=summary["excluded_count"] - len(summary["excluded"]),
+            )
+
+    @api.depends("mode", "partner_id", *FILTER_FIELDS, "channel")
+    def _compute_preview_partner_filter(self):
+        # the recipients' domain and channel, for the "Preview as" picker
+        # (see res.partner._search_customer_message_sendable)
+        for composer in self:
+            try:
+                domain = list(composer._get_recipient_domain())
+            except UserError:
+                domain = list(Domain.FALSE)
+            composer.preview_partner_filter = json.dumps(
+                {"domain": domain, "channel": composer.channel}, default=str
             )
 
     def _render_list(self, items, more=0):
