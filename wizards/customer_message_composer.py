@@ -157,6 +157,12 @@ class CustomerMessageComposer(models.TransientModel):
     test_email = fields.Char(
         string="Test address", default=lambda self: self.env.user.email
     )
+    test_phone = fields.Char(
+        string="Test number",
+        default=lambda self: self.env.user.phone,
+        help="The SMS test goes to this number (international format, e.g. "
+        "+32 470 12 34 56).",
+    )
 
     # The recipients (filters, counts, exclusions) are computed in
     # customer_message_composer_recipients.py.
@@ -379,8 +385,12 @@ class CustomerMessageComposer(models.TransientModel):
             raise UserError(self.env._("Choose the customer to send the message to."))
         if not self.subject:
             raise UserError(self.env._("The message needs a subject."))
-        if self.channel == "sms" and not (self.sms_body or self.subject):
-            raise UserError(self.env._("The SMS needs a text."))
+        if self.channel == "sms":
+            if not (self.sms_body or self.subject):
+                raise UserError(self.env._("The SMS needs a text."))
+            setup_error = self.env["customer.message"]._get_sms_setup_error()
+            if setup_error:
+                raise UserError(setup_error)
 
     def _check_recipients(self):
         if not self.recipient_count:
@@ -472,41 +482,62 @@ class CustomerMessageComposer(models.TransientModel):
         }
 
     def action_send_test(self):
-        """Send the message as rendered for one customer to the test address."""
+        """Send the message as rendered for one customer to the test address
+        (the test number for SMS), at once."""
         self._check_ready()
         if not self.test_partner_id:
             raise UserError(
                 self.env._("Enter the Customer ID to render the test message for.")
             )
-        if not email_normalize(self.test_email or ""):
-            raise UserError(self.env._("Enter a valid test email address."))
         values = self._prepare_message_values()
-        values.update(
-            origin="test",
-            channel="email",
-            test_email=self.test_email,
-            scheduled_date=False,
-            recipient_filter=self.env._(
-                "Test for Customer ID %(id)s to %(email)s",
-                id=self.test_partner_id.id,
-                email=self.test_email,
-            ),
+        values.update(origin="test", scheduled_date=False)
+        if self.channel == "sms":
+            # the staff's own number: their country unless international
+            number = self.test_phone and self.env.user.partner_id._phone_format(
+                number=self.test_phone, force_format="E164"
+            )
+            if not number:
+                raise UserError(
+                    self.env._(
+                        "Enter a valid test number, in international format "
+                        "(e.g. +32 470 12 34 56)."
+                    )
+                )
+            values.update(test_phone=number)
+            destination = number
+        else:
+            if not email_normalize(self.test_email or ""):
+                raise UserError(self.env._("Enter a valid test email address."))
+            values.update(channel="email", test_email=self.test_email)
+            destination = self.test_email
+        values["recipient_filter"] = self.env._(
+            "Test for Customer ID %(id)s to %(destination)s",
+            id=self.test_partner_id.id,
+            destination=destination,
         )
         message = self.env["customer.message"]._send_to_customers(
             self.test_partner_id, values, process="now"
         )
+        line = message.recipient_ids[:1]
+        state = dict(message._fields["state"]._description_selection(self.env))[
+            message.state
+        ]
+        text = self.env._(
+            "Test message to %(destination)s: %(state)s",
+            destination=destination,
+            state=state,
+        )
+        reason = line.failure_reason or (
+            line.state == "processing" and line.last_answer
+        )
+        if reason:
+            text = self.env._("%(text)s (%(reason)s)", text=text, reason=reason)
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
             "params": {
                 "type": "success" if message.state == "sent" else "warning",
-                "message": self.env._(
-                    "Test message to %(email)s: %(state)s",
-                    email=self.test_email,
-                    state=dict(
-                        message._fields["state"]._description_selection(self.env)
-                    )[message.state],
-                ),
+                "message": text,
                 "next": self._reopen(),
             },
         }
