@@ -363,7 +363,8 @@ class CustomerMessageComposer(models.TransientModel):
         return self._move_preview(-1)
 
     def action_view_recipients(self):
-        """The customers the choices select. The composer's form opens them
+        """The recipients: the customers the choices select who can receive
+        the message on its channel. The composer's form opens them
         in a dialog above the composition (see customer_message_composer_form
         in static/src), which stays as it was."""
         self.ensure_one()
@@ -371,7 +372,8 @@ class CustomerMessageComposer(models.TransientModel):
             "customer_messages.res_partner_action_customers"
         )
         action.update(
-            domain=list(self._get_recipient_domain()),
+            # those counted: the customers of the filters who receive it
+            domain=[("customer_message_sendable", "=", self.preview_partner_filter)],
             name=self.env._("Recipients"),
             target="new",
             context={"create": False, "customer_messages_search": True},

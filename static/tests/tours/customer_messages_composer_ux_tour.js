@@ -126,6 +126,10 @@ registry.category("web_tour.tours").add("customer_messages_list_them", {
             trigger: '.modal .o_list_view td:contains("Bob Company")',
         },
         {
+            content: "Those counted: not the customer without an email address",
+            trigger: ".modal .o_list_view:not(:has(td:contains(Nomail Person)))",
+        },
+        {
             content: "The composer is still open below it",
             trigger: '.modal div[name="subject"] input:value("Network upgrade")',
         },
