@@ -85,6 +85,7 @@ class ResPartner(models.Model):
         string="Receives the customer message",
         compute="_compute_customer_message_sendable",
         search="_search_customer_message_sendable",
+        groups="customer_messages.customer_messages_group_user",
     )
 
     # the few customers with more than one address in their email field (see

@@ -1,3 +1,4 @@
+import { _t } from "@web/core/l10n/translation";
 import { registry } from "@web/core/registry";
 import { useOwnedDialogs } from "@web/core/utils/hooks";
 import { FormController } from "@web/views/form/form_controller";
@@ -6,9 +7,11 @@ import { SelectCreateDialog } from "@web/views/view_dialogs/select_create_dialog
 
 /**
  * The recipients of a composition, in Odoo's dialog of matching records (as
- * the domain field shows them), with the module's list of customers.
+ * the domain field shows them), with the module's list of customers; its
+ * Close button says where it goes.
  */
 export class CustomerMessageRecipientsDialog extends SelectCreateDialog {
+    static template = "customer_messages.RecipientsDialog";
     static props = {
         ...SelectCreateDialog.props,
         listViewId: { type: [Number, { value: false }], optional: true },
@@ -16,6 +19,10 @@ export class CustomerMessageRecipientsDialog extends SelectCreateDialog {
 
     get viewProps() {
         return { ...super.viewProps, viewId: this.props.listViewId || false };
+    }
+
+    get backLabel() {
+        return _t("Back to the message");
     }
 }
 

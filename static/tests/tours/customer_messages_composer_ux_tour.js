@@ -134,8 +134,8 @@ registry.category("web_tour.tours").add("customer_messages_list_them", {
             trigger: '.modal div[name="subject"] input:value("Network upgrade")',
         },
         {
-            content: "Close the list",
-            trigger: ".modal:has(.o_list_view) footer button.o_form_button_cancel",
+            content: "Back to the message",
+            trigger: '.modal:has(.o_list_view) footer button:contains("Back to the message")',
             run: "click",
         },
         {
