@@ -40,6 +40,7 @@
         "demo/customer_message_demo.xml",
     ],
     "assets": {
+        "web.assets_backend": ["customer_messages/static/src/**/*"],
         "web.assets_tests": ["customer_messages/static/tests/tours/*.js"],
     },
     "post_init_hook": "_post_init_hook",

@@ -96,6 +96,9 @@ class CustomerMessage(models.Model):
     test_email = fields.Char(
         help="Test messages go to this address instead of the customer's."
     )
+    test_phone = fields.Char(
+        help="Test SMS go to this number instead of the customer's."
+    )
     recipient_filter = fields.Text(
         string="Recipients filter", help="The filter the recipients were picked by."
     )

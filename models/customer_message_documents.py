@@ -67,14 +67,15 @@ class CustomerMessage(models.Model):
                 ):
                     documents[partner][index] |= record
 
-        # picked documents
-        picked = self.sudo().invoice_ids.filtered(
+        # picked documents (_origin: the documents themselves, not their
+        # copies in a message being previewed, which a rule may pick again)
+        picked = self.sudo().invoice_ids._origin.filtered(
             lambda move: move.partner_id.commercial_partner_id.id in by_commercial
         )
         assign(picked.filtered(lambda move: move.state == "posted"), 0)
         assign(picked.filtered(lambda move: move.state == "draft"), 1)
         assign(
-            self.sudo().payment_ids.filtered(
+            self.sudo().payment_ids._origin.filtered(
                 lambda p: p.partner_id.commercial_partner_id.id in by_commercial
             ),
             2,
@@ -244,6 +245,14 @@ class CustomerMessage(models.Model):
             kept.update({attachment.res_id: attachment for attachment in created})
         return {payment: kept[payment.id] for payment in payments}
 
+    @api.model
+    def _get_proforma_number(self, draft):
+        """How a pro-forma is named: its number, or the draft's id (as Odoo
+        names drafts, "Draft Invoice (* 34)")."""
+        if draft.name and draft.name != "/":
+            return draft.name
+        return draft._origin.id or draft.id
+
     def _get_proforma_pdfs(self, drafts):
         """{draft invoice: its pro-forma PDF}, rendered for this message."""
         # sudo: generated for this message, served with it
@@ -255,9 +264,7 @@ class CustomerMessage(models.Model):
                     {
                         "name": self.env._(
                             "Pro-forma invoice %(number)s.pdf",
-                            number=draft.name
-                            if draft.name and draft.name != "/"
-                            else draft.id,
+                            number=self._get_proforma_number(draft),
                         ),
                         "raw": self._render_pdf(
                             "customer_messages.action_report_proforma_invoice",

@@ -8,6 +8,8 @@ from odoo.exceptions import UserError
 from odoo.fields import Domain
 from odoo.tools import SQL, Query, email_normalize, split_every
 
+from odoo.addons.sms.tools.sms_api import SmsApi
+
 from ..tools.placeholders import placeholders_to_qweb
 from .customer_message import EMAIL_CHANNELS, PORTAL_CHANNELS, RENDERED_FIELDS
 
@@ -268,7 +270,8 @@ class CustomerMessage(models.Model):
                    SELECT message.id, partner.id, message.company_id,
                           message.channel, message.origin, message.date,
                           COALESCE(NULLIF(message.test_email, ''), partner.email),
-                          partner.phone, line.state, line.failure_reason,
+                          COALESCE(NULLIF(message.test_phone, ''), partner.phone),
+                          line.state, line.failure_reason,
                           CASE WHEN line.state = 'cancelled' THEN %(now)s END,
                           line.trigger_key, %(uid)s, %(now)s, %(uid)s, %(now)s
                      FROM unnest(%(partner_ids)s::int[], %(states)s::varchar[],
@@ -322,6 +325,8 @@ class CustomerMessage(models.Model):
                     )
                 )
             return []
+        if self and self.test_phone:
+            return []  # the number typed for the test, checked by the composer
         if channel in EMAIL_CHANNELS:
             bounce_limit = self._get_bounce_limit()
             return [
@@ -364,6 +369,43 @@ class CustomerMessage(models.Model):
                 )
             ]
         return []
+
+    @api.model
+    def _get_sms_setup_error(self, company=None):
+        """Why the company cannot send SMS at all, in words, or None.
+
+        Odoo sends SMS through its IAP service unless another provider is
+        installed (Twilio...) or ``sms.endpoint`` names a gateway of its own;
+        through IAP, an SMS account must have been registered for the
+        company (Settings > SMS). Without one, Odoo's queue only gets a
+        "Server Error" (or "Unregistered Account") back for every SMS."""
+        company = company or self.env.company
+        if not issubclass(company._get_sms_api_class(), SmsApi):
+            return None  # another provider, with its own settings
+        # sudo: configuration read only
+        if self.env["ir.config_parameter"].sudo().get_param("sms.endpoint"):
+            return None
+        registered = (
+            self.env["iap.account"]
+            .sudo()
+            .search_count(
+                Domain("service_name", "=", "sms")
+                & Domain("state", "=", "registered")
+                & (
+                    Domain("company_ids", "in", company.ids)
+                    | Domain("company_ids", "=", False)
+                ),
+                limit=1,
+            )
+        )
+        if registered:
+            return None
+        return self.env._(
+            "No SMS provider is set up for %(company)s: register its SMS account "
+            "in Settings > General Settings > SMS (or install another SMS "
+            "provider), then send again.",
+            company=company.name,
+        )
 
     @api.model
     def _get_bounce_limit(self):
@@ -534,6 +576,36 @@ class CustomerMessage(models.Model):
         )
         return self.env["res.partner"].browse([partner_id for (partner_id,) in rows])
 
+    @api.model
+    def _get_sendable_position(self, partners, partner, channel=None):
+        """Where ``partner`` is among the customers of ``partners`` who can
+        receive on the channel (in the order of ids, as
+        ``_get_sendable_partners``), or None when it is not one of them; in
+        one query whatever their number."""
+        _rules, select = self._select_exclusions(partners, channel)
+        [(is_sendable, position)] = self.env.execute_query(
+            SQL(
+                "SELECT bool_or(id = %s), count(*) FILTER (WHERE id < %s) "
+                "FROM (%s) AS customer WHERE rule IS NULL",
+                partner.id,
+                partner.id,
+                select,
+            )
+        )
+        return position if is_sendable else None
+
+    @api.model
+    def _get_sendable_domain(self, partners, channel=None):
+        """A domain on res.partner: the customers of ``partners`` (a Query)
+        who can receive on the channel, as a subquery (for pickers)."""
+        _rules, select = self._select_exclusions(partners, channel)
+        sendable = SQL("SELECT id FROM (%s) AS customer WHERE rule IS NULL", select)
+        return Domain.custom(
+            to_sql=lambda model, alias, query: SQL(
+                "%s IN (%s)", model._field_to_sql(alias, "id", query), sendable
+            )
+        )
+
     # ------------------------------------------------------------------
     # 3. QUEUE
     # ------------------------------------------------------------------
@@ -700,7 +772,13 @@ class CustomerMessage(models.Model):
                 self._get_email_from()
             )
         elif self.channel == "sms":
-            lines.filtered(lambda line: not line.sms_id)._create_sms()
+            lines = lines.filtered(lambda line: not line.sms_id)
+            setup_error = lines and self._get_sms_setup_error(self.company_id)
+            if setup_error:
+                # nothing could carry them: failed at once, with the reason
+                lines._set_delivery_result(setup_error)
+            else:
+                lines._create_sms()
 
     def _render_for_partners(self, partners):
         """{partner id: {"subject", "body_html", "sms_body"}} rendered per

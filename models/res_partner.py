@@ -1,3 +1,5 @@
+import json
+
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 from odoo.fields import Domain
@@ -76,6 +78,15 @@ class ResPartner(models.Model):
         compute="_compute_customer_message_count",
         groups="customer_messages.customer_messages_group_user",
     )
+    # the composer's "Preview as" picker: [("customer_message_sendable", "=",
+    # '{"domain": [...], "channel": "email"}')] finds the customers of the
+    # domain who can receive a message on the channel, in SQL
+    customer_message_sendable = fields.Char(
+        string="Receives the customer message",
+        compute="_compute_customer_message_sendable",
+        search="_search_customer_message_sendable",
+        groups="customer_messages.customer_messages_group_user",
+    )
 
     # the few customers with more than one address in their email field (see
     # customer.message _get_multiple_address_ids)
@@ -95,6 +106,30 @@ class ResPartner(models.Model):
         )
         for partner in self:
             partner.service_count = counts.get(partner, 0)
+
+    def _compute_customer_message_sendable(self):
+        # only searched (it needs the message's recipients and channel)
+        for partner in self:
+            partner.customer_message_sendable = False
+
+    @api.model
+    def _search_customer_message_sendable(self, operator, value):
+        if operator not in ("=", "in") or not value:
+            return NotImplemented
+        Message = self.env["customer.message"]
+        domain = Domain.FALSE
+        for recipients in [value] if operator == "=" else value:
+            try:
+                recipients = json.loads(recipients)
+                customers = Domain(recipients["domain"])
+                channel = recipients["channel"]
+            except (TypeError, ValueError, KeyError) as error:
+                raise ValidationError(
+                    self.env._("Not a filter of recipients: %(value)s", value=value)
+                ) from error
+            # the customers are searched with the user's rights
+            domain |= Message._get_sendable_domain(self._search(customers), channel)
+        return domain
 
     @api.model
     def _search_display_name(self, operator, value):
@@ -230,6 +265,19 @@ class ResPartner(models.Model):
             "customer_messages.customer_message_recipient_action"
         )
         action["domain"] = [("partner_id", "=", self.id)]
+        return action
+
+    def action_send_customer_message(self):
+        """The composer, this customer picked (the form's Send message)."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "customer_messages.customer_message_composer_action_partner"
+        )
+        action["context"] = {
+            "active_model": self._name,
+            "active_id": self.id,
+            "active_ids": self.ids,
+        }
         return action
 
     def action_view_services(self):

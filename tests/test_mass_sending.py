@@ -1,7 +1,7 @@
 from datetime import date
 
 from odoo.exceptions import UserError
-from odoo.tests import HttpCase, tagged
+from odoo.tests import Form, HttpCase, tagged
 from odoo.tools import mute_logger
 
 from ..models.mail_mail_sending import SEND_CHUNK_SIZE
@@ -360,3 +360,151 @@ class TestComposerTour(HttpCase, SendingCase):
         (email,) = self.received("staff@example.com")
         self.assertEqual(email["Subject"], "Test of the notice")
         self.assertFalse(self.received("alice@example.com"))
+
+    def test_list_them_keeps_the_composition_tour(self):
+        """List them opens the recipients above the composer; closing the
+        list gives back the same composition, which is then sent with all
+        that was typed and attached."""
+        self.env["res.partner"].create(
+            {"name": "Nomail Person", "customer_status": "active"}
+        )
+        self.start_tour("/odoo", "customer_messages_list_them", login="cm_user")
+        message = self.env["customer.message"].search(
+            [("subject", "=", "Network upgrade")]
+        )
+        self.assertEqual(len(message), 1)
+        self.assertIn("Faster lines from Monday.", message.body_html)
+        self.assertEqual(message.attachment_ids.mapped("name"), ["upgrade-plan.txt"])
+        self.assertEqual(
+            message.recipient_ids.filtered(lambda r: r.state != "cancelled").partner_id,
+            self.alice | self.bob,
+        )
+
+    def test_view_recipients_action(self):
+        nomail = self.env["res.partner"].create(
+            {"name": "Nomail Person", "customer_status": "active"}
+        )
+        composer = self._compose(
+            mode="mass", channel="email", status_active=True, subject="Hi"
+        )
+        self.assertEqual(composer.excluded_count, 1)
+        action = composer.action_view_recipients()
+        self.assertEqual(action["target"], "new")
+        listed = self.env["res.partner"].search(action["domain"])
+        self.assertEqual(listed, self.alice | self.bob, "those counted")
+        self.assertNotIn(nomail, listed)
+        arch = composer.get_views([(False, "form")])["views"]["form"]["arch"]
+        self.assertIn('js_class="customer_message_composer_form"', arch)
+
+    def _create_preview_customers(self):
+        return self.env["res.partner"].create(
+            [
+                {"name": name, "customer_status": "active", "email": email}
+                for name, email in (
+                    ("Carl Third", "carl@example.com"),
+                    ("Dora Fourth", "dora@example.com"),
+                    ("Emil Fifth", "emil@example.com"),
+                    ("Nomail Person", False),
+                )
+            ]
+        )
+
+    def test_preview_as_tour(self):
+        """The preview jumps to any recipient (only those who receive it are
+        offered), and the arrows go on from there."""
+        self._create_preview_customers()
+        self.start_tour("/odoo", "customer_messages_preview_as", login="cm_user")
+
+    def test_preview_as(self):
+        carl, dora, emil, nomail = self._create_preview_customers()
+        composer = Form(
+            self.env["customer.message.composer"].with_user(self.user_sender)
+        )
+        composer.mode = "mass"
+        composer.status_active = True
+        composer.subject = "Hello {{ object.name }}"
+        self.assertEqual(composer.recipient_count, 5)
+        self.assertEqual(composer.preview_partner_id, self.alice)
+        self.assertEqual(composer.preview_position, "1 of 5")
+        # the picker offers the recipients who receive it, by name or ID
+        Partner = self.env["res.partner"].with_user(self.user_sender)
+        offered = Partner.search(
+            [("customer_message_sendable", "=", composer.preview_partner_filter)]
+        )
+        self.assertEqual(offered, self.alice | self.bob | carl | dora | emil)
+        self.assertNotIn(nomail, offered)
+        composer.preview_partner_id = dora
+        self.assertEqual(composer.preview_position, "4 of 5")
+        self.assertEqual(composer.preview_subject, "Hello Dora Fourth")
+        # the arrows go on from there (the form steps preview_index in
+        # place, the buttons do the same on the saved composer)
+        saved = composer.save()
+        self.assertEqual(saved.preview_partner_id, dora)
+        saved.action_preview_next()
+        self.assertEqual(saved.preview_partner_id, emil)
+        self.assertEqual(saved.preview_position, "5 of 5")
+        saved.action_preview_next()
+        self.assertEqual(saved.preview_partner_id, self.alice, "round again")
+        saved.action_preview_previous()
+        saved.action_preview_previous()
+        self.assertEqual(saved.preview_partner_id, dora)
+        # a customer who does not receive it is not previewed
+        composer = Form(saved)
+        composer.preview_partner_id = nomail
+        self.assertEqual(composer.preview_partner_id, dora)
+        # the confirmation shows the message as the first recipient gets it
+        saved = composer.save()
+        saved.action_confirm()
+        self.assertEqual(saved.preview_partner_id, self.alice)
+        self.assertEqual(saved.preview_subject, "Hello Alice Person")
+
+    def test_preview_position_in_sql(self):
+        """Where a recipient is, in a few queries whatever their number."""
+        customers = self._create_preview_customers()
+        Message = self.env["customer.message"]
+
+        def position(partner):
+            query = self.env["res.partner"]._search(
+                [("customer_status", "=", "active")]
+            )
+            self.env.flush_all()
+            before = self.env.cr.sql_log_count
+            result = Message._get_sendable_position(query, partner, "email")
+            return result, self.env.cr.sql_log_count - before
+
+        found, queries = position(customers[1])
+        self.assertEqual(found, 3, "Alice, Bob, Carl, then Dora")
+        self.assertLessEqual(queries, 3)
+        self.assertIsNone(position(customers[3])[0], "no email address")
+        self._create_preview_customers()
+        found, queries = position(customers[1])
+        self.assertEqual(found, 3)
+        self.assertLessEqual(queries, 3, "not one per customer")
+
+    def test_walkthrough_tour(self):
+        """Single and mass, every channel, documents, preview, confirmation:
+        no technical label anywhere (NewId_..., False)."""
+        self.env["res.partner"].create(
+            {"name": "Nomail Person", "customer_status": "active"}
+        )
+        self._create_invoice(self.alice, 42.0, post=False)
+        self.env["ir.config_parameter"].sudo().set_param("sms.endpoint", False)
+        self.start_tour("/odoo", "customer_messages_walkthrough", login="cm_user")
+
+    def test_simplest_tour(self):
+        """One customer, email, subject and text, Send: from the customer's
+        form, 3 clicks (Odoo's own Send message from the chatter: 4)."""
+        self.start_tour(
+            f"/odoo/isp-customers/{self.alice.id}",
+            "customer_messages_simplest",
+            login="cm_user",
+        )
+        message = self.env["customer.message"].search(
+            [("subject", "=", "Maintenance tonight")]
+        )
+        self.assertEqual(message.recipient_ids.partner_id, self.alice)
+        self.assertIn("The network is down from 1 to 3 am.", message.body_html)
+        self.assertEqual(message.channel, "email")
+        self.env["customer.message"]._cron_process()
+        (email,) = self.received("alice@example.com")
+        self.assertEqual(email["Subject"], "Maintenance tonight")

@@ -3,6 +3,7 @@ from urllib.parse import urlsplit
 from uuid import uuid4
 
 from odoo import fields
+from odoo.exceptions import UserError
 from odoo.tests import Form, HttpCase, tagged
 from odoo.tools import mute_logger
 
@@ -290,3 +291,75 @@ class TestSmsChannel(HttpCase, SMSGatewayCase):
         self.assertAlmostEqual(composer.sms_cost, 0.1)
         arch = composer.get_views([(False, "form")])["views"]["form"]["arch"]
         self.assertIn('widget="sms_widget"', arch)
+
+    def _sms_composer(self, **values):
+        composer = Form(
+            self.env["customer.message.composer"].with_user(self.user_sender)
+        )
+        composer.partner_id = self.alice
+        composer.channel = "sms"
+        composer.subject = "Outage"
+        composer.sms_body = "Hello {{ object.name }}, the network is down."
+        for name, value in values.items():
+            setattr(composer, name, value)
+        return composer.save()
+
+    def test_sms_test_to_a_number(self):
+        """Send test by SMS: the SMS as rendered for the customer goes to the
+        test number, at once."""
+        composer = self._sms_composer(
+            test_partner_id=self.alice, test_phone="+32 470 99 88 77"
+        )
+        action = composer.action_send_test()
+        self.assertEqual(
+            FakeGateway.received,
+            [
+                (
+                    "/api/sms/3/send",
+                    "+32470998877",
+                    "Hello Alice Person, the network is down.",
+                )
+            ],
+        )
+        self.assertEqual(action["params"]["type"], "success")
+        self.assertIn("+32470998877", action["params"]["message"])
+        composer.test_phone = "not a number"
+        with self.assertRaisesRegex(UserError, "valid test number"):
+            composer.action_send_test()
+
+    @mute_logger("odoo.addons.iap.tools.iap_tools")
+    def test_no_sms_provider(self):
+        """No SMS provider set up (Odoo's IAP without a registered account,
+        no gateway of its own): the composer says so clearly, for a real
+        send and a test alike; a send from code fails its lines with that
+        reason at once, instead of "Server Error" retried for days."""
+        params = self.env["ir.config_parameter"].sudo()
+        params.set_param("sms.endpoint", False)
+        composer = self._sms_composer(
+            test_partner_id=self.alice, test_phone="+32 470 99 88 77"
+        )
+        for action in (composer.action_send, composer.action_send_test):
+            with self.assertRaisesRegex(UserError, "No SMS provider is set up for"):
+                action()
+        message = (
+            self.env["customer.message"]
+            .with_user(self.user_sender)
+            ._send_to_customers(self.alice, {"subject": "Outage", "channel": "sms"})
+            .with_env(self.env)
+        )
+        line = message.recipient_ids
+        self.assertEqual(line.state, "error")
+        self.assertIn("No SMS provider is set up for", line.failure_reason)
+        self.assertIn("Settings > General Settings > SMS", line.failure_reason)
+        self.assertFalse(line.sms_id)
+        self.assertEqual(message.state, "error")
+        self.assertFalse(FakeGateway.received)
+
+        # a registered SMS account (or a gateway, as in the other tests): sent
+        self.env["iap.account"].create(
+            {
+                "service_id": self.env.ref("sms.iap_service_sms").id,
+                "state": "registered",
+            }
+        )
+        self.assertIsNone(self.env["customer.message"]._get_sms_setup_error())

@@ -108,15 +108,29 @@ class CustomerMessageComposer(models.TransientModel):
     payment_ids = fields.Many2many(
         "account.payment",
         string="Payments",
-        domain=[("payment_type", "=", "inbound")],
+        # confirmed payments only: a draft has no receipt (nor a number)
+        domain=[
+            ("payment_type", "=", "inbound"),
+            ("state", "in", ("in_process", "paid")),
+        ],
         groups="account.group_account_invoice,account.group_account_readonly",
     )
     scheduled_date = fields.Datetime(string="Send at", help="Leave empty to send now.")
     # --- preview and test
     preview_index = fields.Integer(default=0)
     preview_partner_id = fields.Many2one(
-        "res.partner", string="Preview for", compute="_compute_preview"
+        "res.partner",
+        string="Preview as",
+        compute="_compute_preview_partner",
+        store=True,
+        readonly=False,
+        help="Any recipient of the message: search by Customer ID, login, name, "
+        "email or phone.",
     )
+    preview_position = fields.Char(compute="_compute_preview_position")
+    # what the "Preview as" picker offers: the recipients who can receive the
+    # message (see res.partner._search_customer_message_sendable)
+    preview_partner_filter = fields.Char(compute="_compute_preview_partner_filter")
     preview_subject = fields.Char(compute="_compute_preview")
     preview_body = fields.Html(compute="_compute_preview")
     preview_sms_body = fields.Text(string="SMS preview", compute="_compute_preview")
@@ -142,6 +156,12 @@ class CustomerMessageComposer(models.TransientModel):
     test_partner_id = fields.Many2one("res.partner", string="Test with Customer ID")
     test_email = fields.Char(
         string="Test address", default=lambda self: self.env.user.email
+    )
+    test_phone = fields.Char(
+        string="Test number",
+        default=lambda self: self.env.user.phone,
+        help="The SMS test goes to this number (international format, e.g. "
+        "+32 470 12 34 56).",
     )
 
     # The recipients (filters, counts, exclusions) are computed in
@@ -200,14 +220,63 @@ class CustomerMessageComposer(models.TransientModel):
         for composer in self:
             composer.can_edit_templates = can_edit
 
+    @api.depends("preview_index", "first_recipient_id", "recipient_count")
+    def _compute_preview_partner(self):
+        """The recipient at the preview's position (the arrows move it, the
+        "Preview as" picker sets it), among those who can receive it."""
+        for composer in self:
+            count = composer.recipient_count
+            index = composer.preview_index % count if count else 0
+            partner = composer.first_recipient_id
+            if index:
+                # the first recipient is known already; others need the search
+                partner = composer._get_sendable_recipient(index)
+            composer.preview_partner_id = partner
+
+    @api.depends("preview_index", "preview_partner_id", "recipient_count")
+    def _compute_preview_position(self):
+        for composer in self:
+            count = composer.recipient_count
+            composer.preview_position = (
+                self.env._(
+                    "%(position)s of %(count)s",
+                    position=composer.preview_index % count + 1,
+                    count=count,
+                )
+                if composer.preview_partner_id and count
+                else False
+            )
+
+    @api.onchange("preview_partner_id")
+    def _onchange_preview_partner_id(self):
+        """A recipient picked: the arrows go on from its position."""
+        partner = self.preview_partner_id._origin
+        if not partner:
+            self.preview_index = 0
+            return None
+        position = self.env["customer.message"]._get_sendable_position(
+            self._get_recipient_query(), partner, channel=self.channel
+        )
+        if position is None:
+            name = partner.with_context(customer_messages_search=False).display_name
+            self._compute_preview_partner()  # back to the one at the position
+            return {
+                "warning": {
+                    "title": self.env._("Not a recipient"),
+                    "message": self.env._(
+                        "%(name)s does not receive this message.", name=name
+                    ),
+                }
+            }
+        self.preview_index = position
+        return None
+
     @api.depends(
-        "preview_index",
+        "preview_partner_id",
         "subject",
         "body_html",
         "sms_body",
         "template_id",
-        "first_recipient_id",
-        "recipient_count",
         "invoice_policy",
         "proforma_policy",
         "payment_policy",
@@ -219,19 +288,13 @@ class CustomerMessageComposer(models.TransientModel):
     )
     def _compute_preview(self):
         for composer in self:
-            if not composer.first_recipient_id or not composer.subject:
-                composer.preview_partner_id = False
+            partner = composer.preview_partner_id._origin
+            if not partner or not composer.subject:
                 composer.preview_subject = False
                 composer.preview_body = False
                 composer.preview_sms_body = False
                 composer.preview_documents = False
                 continue
-            # the first recipient is known already; others need the search again
-            partner = composer.first_recipient_id
-            if composer.preview_index and composer.recipient_count > 1:
-                partner = composer._get_sendable_recipient(
-                    composer.preview_index % composer.recipient_count
-                )
             # sudo: holds the picked documents (none for users who may not
             # pick them); the content is rendered as the user, and checked
             message = (
@@ -250,16 +313,18 @@ class CustomerMessageComposer(models.TransientModel):
                 ),
                 *(
                     self.env._(
-                        "Pro-forma invoice %(name)s (PDF)", name=move.name or move.id
+                        "Pro-forma invoice %(name)s (PDF)",
+                        name=message._get_proforma_number(move),
                     )
                     for move in drafts
                 ),
                 *(
-                    self.env._("Payment receipt %(name)s (PDF)", name=payment.name)
+                    self.env._(
+                        "Payment receipt %(name)s (PDF)", name=payment.display_name
+                    )
                     for payment in payments
                 ),
             ]
-            composer.preview_partner_id = partner
             composer.preview_subject = rendered["subject"]
             is_sms = composer.channel == "sms"
             composer.preview_body = False if is_sms else rendered["body_html"]
@@ -285,24 +350,33 @@ class CustomerMessageComposer(models.TransientModel):
             "name": self.env._("Send message"),
         }
 
-    def action_preview_next(self):
-        self.preview_index += 1
+    def _move_preview(self, step):
+        self.ensure_one()
+        count = self.recipient_count
+        self.preview_index = (self.preview_index + step) % count if count else 0
         return self._reopen()
+
+    def action_preview_next(self):
+        return self._move_preview(1)
 
     def action_preview_previous(self):
-        self.preview_index -= 1
-        return self._reopen()
+        return self._move_preview(-1)
 
     def action_view_recipients(self):
+        """The recipients: the customers the choices select who can receive
+        the message on its channel. The composer's form opens them
+        in a dialog above the composition (see customer_message_composer_form
+        in static/src), which stays as it was."""
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "customer_messages.res_partner_action_customers"
         )
         action.update(
-            domain=list(self._get_recipient_domain()),
+            # those counted: the customers of the filters who receive it
+            domain=[("customer_message_sendable", "=", self.preview_partner_filter)],
             name=self.env._("Recipients"),
             target="new",
-            context={"create": False},
+            context={"create": False, "customer_messages_search": True},
         )
         return action
 
@@ -313,16 +387,24 @@ class CustomerMessageComposer(models.TransientModel):
             raise UserError(self.env._("Choose the customer to send the message to."))
         if not self.subject:
             raise UserError(self.env._("The message needs a subject."))
-        if self.channel == "sms" and not (self.sms_body or self.subject):
-            raise UserError(self.env._("The SMS needs a text."))
+        if self.channel == "sms":
+            if not (self.sms_body or self.subject):
+                raise UserError(self.env._("The SMS needs a text."))
+            setup_error = self.env["customer.message"]._get_sms_setup_error()
+            if setup_error:
+                raise UserError(setup_error)
 
-    def action_confirm(self):
-        self._check_ready()
+    def _check_recipients(self):
         if not self.recipient_count:
             raise UserError(
                 self.env._("No customer can receive this message on this channel.")
             )
-        self.step = "confirm"
+
+    def action_confirm(self):
+        self._check_ready()
+        self._check_recipients()
+        # the confirmation shows the message as the first recipient gets it
+        self.write({"step": "confirm", "preview_index": 0})
         return self._reopen()
 
     def action_back(self):
@@ -369,10 +451,11 @@ class CustomerMessageComposer(models.TransientModel):
             "channel": self.channel,
             "template_id": self.template_id.id,
             "lang": self.template_id.lang or "{{ object.lang }}",
-            "attachment_ids": [fields.Command.set(self.attachment_ids.ids)],
+            # _origin: the records themselves, also while the form is edited
+            "attachment_ids": [fields.Command.set(self.attachment_ids._origin.ids)],
             # sudo: the picked documents, empty for users who cannot pick them
-            "invoice_ids": [fields.Command.set(self.sudo().invoice_ids.ids)],
-            "payment_ids": [fields.Command.set(self.sudo().payment_ids.ids)],
+            "invoice_ids": [fields.Command.set(self.sudo().invoice_ids._origin.ids)],
+            "payment_ids": [fields.Command.set(self.sudo().payment_ids._origin.ids)],
             "invoice_policy": self.invoice_policy,
             "proforma_policy": self.proforma_policy,
             "payment_policy": self.payment_policy,
@@ -387,6 +470,7 @@ class CustomerMessageComposer(models.TransientModel):
         once); open it in the history right away: the dialog does not wait
         for the rendering, the documents and the delivery."""
         self._check_ready()
+        self._check_recipients()
         partners = self._get_recipients()
         message = self.env["customer.message"]._send_to_customers(
             partners, self._prepare_message_values(), process="cron"
@@ -400,41 +484,62 @@ class CustomerMessageComposer(models.TransientModel):
         }
 
     def action_send_test(self):
-        """Send the message as rendered for one customer to the test address."""
+        """Send the message as rendered for one customer to the test address
+        (the test number for SMS), at once."""
         self._check_ready()
         if not self.test_partner_id:
             raise UserError(
                 self.env._("Enter the Customer ID to render the test message for.")
             )
-        if not email_normalize(self.test_email or ""):
-            raise UserError(self.env._("Enter a valid test email address."))
         values = self._prepare_message_values()
-        values.update(
-            origin="test",
-            channel="email",
-            test_email=self.test_email,
-            scheduled_date=False,
-            recipient_filter=self.env._(
-                "Test for Customer ID %(id)s to %(email)s",
-                id=self.test_partner_id.id,
-                email=self.test_email,
-            ),
+        values.update(origin="test", scheduled_date=False)
+        if self.channel == "sms":
+            # the staff's own number: their country unless international
+            number = self.test_phone and self.env.user.partner_id._phone_format(
+                number=self.test_phone, force_format="E164"
+            )
+            if not number:
+                raise UserError(
+                    self.env._(
+                        "Enter a valid test number, in international format "
+                        "(e.g. +32 470 12 34 56)."
+                    )
+                )
+            values.update(test_phone=number)
+            destination = number
+        else:
+            if not email_normalize(self.test_email or ""):
+                raise UserError(self.env._("Enter a valid test email address."))
+            values.update(channel="email", test_email=self.test_email)
+            destination = self.test_email
+        values["recipient_filter"] = self.env._(
+            "Test for Customer ID %(id)s to %(destination)s",
+            id=self.test_partner_id.id,
+            destination=destination,
         )
         message = self.env["customer.message"]._send_to_customers(
             self.test_partner_id, values, process="now"
         )
+        line = message.recipient_ids[:1]
+        state = dict(message._fields["state"]._description_selection(self.env))[
+            message.state
+        ]
+        text = self.env._(
+            "Test message to %(destination)s: %(state)s",
+            destination=destination,
+            state=state,
+        )
+        reason = line.failure_reason or (
+            line.state == "processing" and line.last_answer
+        )
+        if reason:
+            text = self.env._("%(text)s (%(reason)s)", text=text, reason=reason)
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
             "params": {
                 "type": "success" if message.state == "sent" else "warning",
-                "message": self.env._(
-                    "Test message to %(email)s: %(state)s",
-                    email=self.test_email,
-                    state=dict(
-                        message._fields["state"]._description_selection(self.env)
-                    )[message.state],
-                ),
+                "message": text,
                 "next": self._reopen(),
             },
         }

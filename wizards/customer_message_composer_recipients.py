@@ -1,3 +1,5 @@
+import json
+
 from odoo import api, models
 from odoo.exceptions import UserError
 from odoo.fields import Domain
@@ -107,7 +109,9 @@ class CustomerMessageComposer(models.TransientModel):
             return self.env._(
                 "Customer ID %(id)s (%(name)s)",
                 id=self.partner_id.id,
-                name=self.partner_id.display_name,
+                name=self.partner_id.with_context(
+                    customer_messages_search=False
+                ).display_name,
             )
 
         def label(fname):
@@ -161,13 +165,29 @@ class CustomerMessageComposer(models.TransientModel):
                 [
                     self.env._(
                         "%(name)s (ID %(id)s): %(reason)s",
-                        name=partner.display_name,
+                        # the name alone: the pickers' context adds the ID
+                        name=partner.with_context(
+                            customer_messages_search=False
+                        ).display_name,
                         id=partner.id,
                         reason=reason,
                     )
                     for partner, reason in summary["excluded"]
                 ],
                 more=summary["excluded_count"] - len(summary["excluded"]),
+            )
+
+    @api.depends("mode", "partner_id", *FILTER_FIELDS, "channel")
+    def _compute_preview_partner_filter(self):
+        # the recipients' domain and channel, for the "Preview as" picker
+        # (see res.partner._search_customer_message_sendable)
+        for composer in self:
+            try:
+                domain = list(composer._get_recipient_domain())
+            except UserError:
+                domain = list(Domain.FALSE)
+            composer.preview_partner_filter = json.dumps(
+                {"domain": domain, "channel": composer.channel}, default=str
             )
 
     def _render_list(self, items, more=0):
