@@ -56,8 +56,10 @@ class CustomerMessage(models.Model):
     @api.model
     def _get_exclusion_rules(self, channel, partners):
         rules = super()._get_exclusion_rules(channel, partners)
+        if not self or self.origin != "automated" or self.test_email:
+            return rules
         limit = self._get_daily_limit()
-        if self and self.origin == "automated" and not self.test_email and limit > 0:
+        if limit > 0:
             rules.append(
                 (
                     self._get_daily_limit_domain(limit),

@@ -2,8 +2,10 @@ import email
 import email.policy
 import io
 import json
+import logging
 import socket
 import threading
+import unittest
 from datetime import date
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from types import SimpleNamespace
@@ -18,6 +20,8 @@ from odoo.tests.common import TransactionCase
 
 from odoo.addons.base.models.ir_mail_server import IrMail_Server
 from odoo.addons.iap.tools import iap_tools
+
+_logger = logging.getLogger(__name__)
 
 
 class CustomerMessagesCommon(TransactionCase):
@@ -279,6 +283,23 @@ class SendingCase(SMTPServerCase):
         for name, value in values.items():
             setattr(form, name, value)
         return form.save()
+
+
+class BrowserStartRetry:
+    """For the classes running browser tours (before HttpCase): Odoo gives
+    Chromium 10 s to open its debugging port, then skips the tour. A slow
+    start (the first one of a fresh machine, a busy CPU) is tried again,
+    twice, before the tour counts as skipped; the tour itself runs once."""
+
+    def browser_js(self, *args, **kwargs):
+        for attempt in range(3):
+            try:
+                return super().browser_js(*args, **kwargs)
+            except unittest.SkipTest as error:
+                if attempt == 2 or "chrome" not in str(error).lower():
+                    raise
+                _logger.warning("Chromium did not start (%s): once more", error)
+        return None
 
 
 class FakeGateway(BaseHTTPRequestHandler):

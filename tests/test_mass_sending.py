@@ -5,7 +5,7 @@ from odoo.tests import Form, HttpCase, tagged
 from odoo.tools import mute_logger
 
 from ..models.mail_mail_sending import SEND_CHUNK_SIZE
-from .common import SendingCase
+from .common import BrowserStartRetry, SendingCase
 
 
 @tagged("customer_messages", "post_install", "-at_install")
@@ -341,7 +341,7 @@ class TestMassSend(SendingCase):
 
 
 @tagged("customer_messages", "post_install", "-at_install")
-class TestComposerTour(HttpCase, SendingCase):
+class TestComposerTour(BrowserStartRetry, HttpCase, SendingCase):
     def test_composer_tour(self):
         self.start_tour("/odoo", "customer_messages_composer", login="cm_user")
         message = self.env["customer.message"].search(

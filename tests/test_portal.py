@@ -9,11 +9,11 @@ from odoo.tests import HttpCase, new_test_user, tagged
 
 from odoo.addons.base.models.ir_mail_server import IrMail_Server
 
-from .common import SendingCase
+from .common import BrowserStartRetry, SendingCase
 
 
 @tagged("customer_messages", "post_install", "-at_install")
-class TestPortal(HttpCase, SendingCase):
+class TestPortal(BrowserStartRetry, HttpCase, SendingCase):
     """Customers read their messages in the portal, over HTTP: a contact of a
     company (Ann, of Acme Homes) and a person (Carl) with portal logins, and
     Bob, who has no login and opens the link of his email."""
