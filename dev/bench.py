@@ -488,7 +488,21 @@ class CronWorkers:
             process.join(10)
 
 
-def run_customer_messages_workers(env, partners, prerender=False):
+def wait_for(env, query, args, deadline=600):
+    """Poll (off the workers' CPUs) until the SQL ``query`` gives 0, for at
+    most ``deadline`` seconds."""
+    end = time.perf_counter() + deadline
+    while time.perf_counter() < end:
+        env.cr.execute(query, args)
+        left = env.cr.fetchone()[0]
+        env.cr.commit()  # a new snapshot for the next look
+        if not left:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def run_customer_messages_workers(env, partners, prerender=False, extra_values=None):
     """The message queued as the composer does, then processed by the
     module's two cron jobs in CRON_WORKERS processes: the processing cron
     renders and queues batches and sends, the sending cron it triggers
@@ -496,14 +510,20 @@ def run_customer_messages_workers(env, partners, prerender=False):
 
     With prerender, every email is first rendered and queued as a mail.mail
     (counted in the time to queue, as for mass_mailing), so that the time to
-    deliver is the delivery path alone: both crons only send."""
+    deliver is the delivery path alone: both crons only send. extra_values
+    are more values of the message (its document rules...)."""
     Message = env["customer.message"]
     cron_workers.running.set()
     try:
         start = time.perf_counter()
         message = Message._send_to_customers(
             partners,
-            {"subject": SUBJECT, "body_html": BODY, "channel": "email"},
+            {
+                "subject": SUBJECT,
+                "body_html": BODY,
+                "channel": "email",
+                **(extra_values or {}),
+            },
             process="cron",
         )
         if prerender:
@@ -518,16 +538,14 @@ def run_customer_messages_workers(env, partners, prerender=False):
         env.cr.commit()  # triggers the processing cron
         queued = time.perf_counter()
         mark_queued()
-        # at least 20 emails/s, or the path is reported as failed
-        deadline = queued + max(600, len(partners) / 20)
-        while time.perf_counter() < deadline:
-            env.cr.execute(
-                "SELECT state FROM customer_message WHERE id = %s", [message.id]
-            )
-            env.cr.commit()  # a new snapshot for the next look
-            if env.cr.fetchone()[0] not in ("new", "processing"):
-                break
-            time.sleep(0.05)  # light on the CPUs the workers use
+        # at least 20 emails/s (documents: 0.5/s), or the path fails
+        wait_for(
+            env,
+            "SELECT count(*) FROM customer_message "
+            "WHERE id = %s AND state IN ('new', 'processing')",
+            [message.id],
+            deadline=max(600, len(partners) / (0.5 if extra_values else 20)),
+        )
         deliver_time = time.perf_counter() - queued
     finally:
         cron_workers.running.clear()
@@ -1103,58 +1121,12 @@ def make_invoices(env, name, count):
     return invoices
 
 
-def wait_for(env, query, args, deadline=600):
-    """Poll (off the workers' CPUs) until the SQL ``query`` gives 0, for at
-    most ``deadline`` seconds."""
-    end = time.perf_counter() + deadline
-    while time.perf_counter() < end:
-        env.cr.execute(query, args)
-        left = env.cr.fetchone()[0]
-        env.cr.commit()  # a new snapshot for the next look
-        if not left:
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def run_documents_customer_messages(env, invoices):
     """A message to the invoices' customers attaching each one's last
     invoice, processed by the module's two crons in the worker processes."""
-    partners = invoices.partner_id
-    cron_workers.running.set()
-    try:
-        start = time.perf_counter()
-        message = env["customer.message"]._send_to_customers(
-            partners,
-            {
-                "subject": SUBJECT,
-                "body_html": BODY,
-                "channel": "email",
-                "invoice_policy": "last",
-            },
-            process="cron",
-        )
-        env.cr.commit()  # triggers the processing cron
-        queued = time.perf_counter()
-        mark_queued()
-        wait_for(
-            env,
-            "SELECT count(*) FROM customer_message "
-            "WHERE id = %s AND state IN ('new', 'processing')",
-            [message.id],
-            deadline=max(600, 2 * len(partners)),
-        )
-        deliver_time = time.perf_counter() - queued
-    finally:
-        cron_workers.running.clear()
-    result = Result(
-        f"customer_messages, {CRON_WORKERS} crons",
-        len(partners),
-        queue_time=queued - start,
-        deliver_time=deliver_time,
+    return run_customer_messages_workers(
+        env, invoices.partner_id, extra_values={"invoice_policy": "last"}
     )
-    check_message(result, message)
-    return result
 
 
 def run_documents_account_move_send(env, invoices):

@@ -693,8 +693,9 @@ class CustomerMessage(models.Model):
                 batch = Recipient._lock_new(message, last_id, batch_size)
                 if not batch:
                     break
+                first_batch = not last_id
                 last_id = batch[-1].id
-                if auto_commit and len(batch) == batch_size and not done:
+                if auto_commit and first_batch and len(batch) == batch_size:
                     # more batches follow: the other workers take some
                     self.env["mail.mail"]._trigger_sending_crons()
                 message._process_batch(batch, hand_over=len(batch) == batch_size)
