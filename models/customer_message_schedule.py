@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dateutil.relativedelta import relativedelta
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import ValidationError
 from odoo.fields import Domain
 from odoo.tools import SQL
 
@@ -17,6 +17,10 @@ from odoo.addons.base.models.res_partner import _tz_get
 from .customer_message import CHANNELS
 
 _logger = logging.getLogger(__name__)
+
+# the fields rendered for each customer (checked when written, see
+# _check_content), the template's included
+CONTENT_FIELDS = {"subject", "body_html", "sms_body", "template_id"}
 
 
 class CustomerMessageSchedule(models.Model):
@@ -191,7 +195,8 @@ class CustomerMessageSchedule(models.Model):
 
     def write(self, vals):
         result = super().write(vals)
-        self._check_content()
+        if CONTENT_FIELDS.intersection(vals):
+            self._check_content()
         if "next_run" in vals or "state" in vals:
             self._trigger_cron()
         return result
@@ -433,7 +438,8 @@ class CustomerMessageSchedule(models.Model):
                 try:
                     with self.env.cr.savepoint():
                         schedule._run(run_at)
-                except (UserError, ValidationError) as error:
+                except Exception as error:  # noqa: BLE001 - one schedule's error
+                    # must not stop the others: logged, the schedule goes on
                     _logger.warning(
                         "Recurring message %s could not run: %s", schedule.id, error
                     )

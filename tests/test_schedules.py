@@ -1,8 +1,8 @@
 from datetime import date, datetime, timedelta
 
 from odoo import fields
-from odoo.exceptions import AccessError
-from odoo.tests import Form, freeze_time, tagged
+from odoo.exceptions import AccessError, ValidationError
+from odoo.tests import Form, HttpCase, freeze_time, tagged
 
 from .common import SendingCase
 
@@ -122,6 +122,20 @@ class TestSchedules(SendingCase):
         self.assertGreater(schedule.next_run, now)
         self.assertLessEqual(schedule.next_run, now + timedelta(days=1))
         self.assertEqual(schedule.next_run.hour, 8)
+
+    def test_nobody_matches_then_goes_on(self):
+        empty = self._schedule(
+            name="Nobody", recipient_domain=repr([("customer_login", "=", "none")])
+        )
+        schedule = self._schedule()
+        self._make_due(empty, hours=3)
+        self._make_due(schedule)
+        self._run_crons()
+        self.assertFalse(empty.message_ids)
+        self.assertGreater(empty.next_run, fields.Datetime.now())
+        self.assertEqual(len(schedule.message_ids), 1)
+        with self.assertRaises(ValidationError):
+            self._schedule(recipient_domain="[('no_such_field', '=', 1)]")
 
     def test_pause_resume(self):
         schedule = self._schedule()
@@ -269,3 +283,25 @@ class TestSchedules(SendingCase):
         self.assertEqual(email["Subject"], "Hello Alice Person")
         self.assertIn("News for Alice Person", self.html_body(email))
         self.assertFalse(self.received("bob@example.com"))
+
+
+@tagged("customer_messages", "post_install", "-at_install")
+class TestScheduleTour(HttpCase, SendingCase):
+    def test_repeat_tour(self):
+        """Repeat... in the composer opens the recurring message, prefilled;
+        saved, it runs by its cron."""
+        self.start_tour("/odoo", "customer_messages_schedule", login="cm_sender")
+        schedule = self.env["customer.message.schedule"].search(
+            [("name", "=", "Weekly tip")]
+        )
+        self.assertEqual(len(schedule), 1)
+        self.assertEqual(schedule.state, "active")
+        self.assertEqual(schedule.interval_type, "days")
+        self.assertEqual(schedule.interval_number, 7)
+        self.assertEqual(schedule.user_id, self.user_sender)
+        self.assertEqual(schedule.recipient_filter, "Locations: North Town")
+        schedule.next_run = fields.Datetime.now() - timedelta(minutes=5)
+        self.env["customer.message.schedule"]._cron_run_schedules()
+        self.env["customer.message"]._cron_process()
+        (email,) = self.received("alice@example.com")
+        self.assertEqual(email["Subject"], "Weekly tip")
