@@ -4,7 +4,7 @@ from odoo import fields
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import Form, HttpCase, freeze_time, tagged
 
-from .common import SendingCase
+from .common import BrowserStartRetry, SendingCase
 
 
 @tagged("customer_messages", "post_install", "-at_install")
@@ -286,7 +286,7 @@ class TestSchedules(SendingCase):
 
 
 @tagged("customer_messages", "post_install", "-at_install")
-class TestScheduleTour(HttpCase, SendingCase):
+class TestScheduleTour(BrowserStartRetry, HttpCase, SendingCase):
     def test_repeat_tour(self):
         """Repeat... in the composer opens the recurring message, prefilled;
         saved, it runs by its cron."""
