@@ -339,7 +339,10 @@ class CustomerMessageSchedule(models.Model):
             Partner = Partner.with_user(self.user_id).with_context(
                 allowed_company_ids=self.company_id.ids
             )
-        partners = Partner.search(self._get_recipient_domain(), order="id")
+        domain = self._get_recipient_domain() & Domain(
+            "company_id", "in", [False, self.company_id.id]
+        )
+        partners = Partner.search(domain, order="id")
         return partners.with_env(self.env)
 
     @api.model
