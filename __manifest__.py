@@ -20,6 +20,7 @@
         "views/customer_service_views.xml",
         "views/customer_message_views.xml",
         "views/customer_message_recipient_views.xml",
+        "views/customer_message_schedule_views.xml",
         "views/customer_message_throttle_views.xml",
         "views/mail_template_views.xml",
         "views/res_partner_views.xml",
@@ -38,6 +39,7 @@
         "demo/customer_service_demo.xml",
         "demo/account_move_demo.xml",
         "demo/customer_message_demo.xml",
+        "demo/customer_message_schedule_demo.xml",
     ],
     "assets": {
         "web.assets_backend": ["customer_messages/static/src/**/*"],

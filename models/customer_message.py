@@ -92,6 +92,13 @@ class CustomerMessage(models.Model):
         ondelete="set null",
         index="btree_not_null",
     )
+    schedule_id = fields.Many2one(
+        "customer.message.schedule",
+        string="Recurring message",
+        ondelete="set null",
+        index="btree_not_null",
+        help="The recurring message this run was sent by.",
+    )
     is_test = fields.Boolean(compute="_compute_is_test", store=True)
     test_email = fields.Char(
         help="Test messages go to this address instead of the customer's."

@@ -12,3 +12,4 @@ from . import test_throttle
 from . import test_bounce
 from . import test_history
 from . import test_limits
+from . import test_schedules

@@ -1,0 +1,307 @@
+from datetime import date, datetime, timedelta
+
+from odoo import fields
+from odoo.exceptions import AccessError, ValidationError
+from odoo.tests import Form, HttpCase, freeze_time, tagged
+
+from .common import BrowserStartRetry, SendingCase
+
+
+@tagged("customer_messages", "post_install", "-at_install")
+class TestSchedules(SendingCase):
+    """Recurring messages: run by their cron at their time, each run its own
+    message of the customers matching then, really delivered."""
+
+    def _schedule(self, user=None, **values):
+        Schedule = self.env["customer.message.schedule"].with_user(
+            user or self.user_messages
+        )
+        return Schedule.create(
+            {
+                "name": "Monthly notice",
+                "subject": "Notice for {{ object.name }}",
+                "body_html": "<p>Dear {{ object.name }}</p>",
+                "channel": "email",
+                "recipient_domain": repr(
+                    [("location_id", "=", self.location_north.id)]
+                ),
+                "recipient_filter": "Locations: North Town",
+                "interval_type": "days",
+                "interval_number": 7,
+                "hour": 8.0,
+                "tz": "UTC",
+                **values,
+            }
+        )
+
+    def _run_crons(self, user=None):
+        self.env["customer.message.schedule"].with_user(
+            user or self.env.user
+        )._cron_run_schedules()
+        self.env["customer.message"]._cron_process()
+
+    def _run_schedules(self):
+        # the schedules' cron only (time frozen: no SMTP delivery)
+        self.env["customer.message.schedule"]._cron_run_schedules()
+
+    def _make_due(self, schedule, hours=1):
+        schedule.next_run = fields.Datetime.now() - timedelta(hours=hours)
+
+    def test_runs_at_its_time_and_resolves_the_filter_again(self):
+        schedule = self._schedule()
+        self.assertGreater(schedule.next_run, fields.Datetime.now())
+        self.assertEqual(schedule.next_run.hour, 8)
+        self._run_crons()
+        self.assertFalse(schedule.message_ids, "not due yet: nothing sent")
+        self.assertFalse(self.smtp_handler.messages)
+
+        self._make_due(schedule)
+        run_at = schedule.next_run
+        self._run_crons()
+        first = schedule.message_ids
+        self.assertEqual(len(first), 1)
+        self.assertEqual(first.schedule_id, schedule)
+        self.assertEqual(first.origin, "automated")
+        self.assertEqual(first.origin_ref, "Recurring message: Monthly notice")
+        self.assertEqual(
+            first.idempotency_key,
+            f"schedule-{schedule.id}-{fields.Datetime.to_string(run_at)}",
+        )
+        self.assertEqual(first.author_id, self.user_messages)
+        self.assertEqual(first.recipient_ids.partner_id, self.alice)
+        self.assertEqual(first.state, "sent")
+        (email,) = self.received("alice@example.com")
+        self.assertEqual(email["Subject"], "Notice for Alice Person")
+        self.assertFalse(self.received("bob@example.com"))
+        self.assertGreater(schedule.next_run, fields.Datetime.now())
+        self.assertEqual(schedule.last_run.date(), date.today())
+
+        # a new customer of the filter gets the second run
+        carol = self._create_customer(
+            "Carol North",
+            email="carol@example.com",
+            location_id=self.location_north.id,
+        )
+        self._make_due(schedule, hours=2)
+        self._run_crons()
+        second = schedule.message_ids - first
+        self.assertEqual(len(second), 1, "each run is its own message")
+        self.assertEqual(second.recipient_ids.partner_id, self.alice | carol)
+        self.assertEqual(len(self.received("alice@example.com")), 2)
+        (email,) = self.received("carol@example.com")
+        self.assertEqual(email["Subject"], "Notice for Carol North")
+        self.assertEqual(schedule.message_count, 2)
+        action = schedule.action_view_messages()
+        self.assertEqual(
+            self.env["customer.message"].search(action["domain"]), first | second
+        )
+
+    def test_cron_twice_sends_nothing_twice(self):
+        schedule = self._schedule()
+        self._make_due(schedule)
+        run_at = schedule.next_run
+        self._run_crons()
+        self._run_crons()
+        self.assertEqual(len(schedule.message_ids), 1)
+        self.assertEqual(len(self.received("alice@example.com")), 1)
+
+        # the same run fired again (its next run put back): the key holds
+        schedule.next_run = run_at
+        self._run_crons()
+        self.assertEqual(len(schedule.message_ids), 1)
+        self.assertEqual(len(self.received("alice@example.com")), 1)
+
+    def test_missed_runs_run_once(self):
+        schedule = self._schedule(interval_number=1)
+        # Odoo was down for five days: one run, then the next after now
+        schedule.next_run = fields.Datetime.now() - timedelta(days=5)
+        self._run_crons()
+        self.assertEqual(len(schedule.message_ids), 1)
+        self.assertEqual(len(self.received("alice@example.com")), 1)
+        now = fields.Datetime.now()
+        self.assertGreater(schedule.next_run, now)
+        self.assertLessEqual(schedule.next_run, now + timedelta(days=1))
+        self.assertEqual(schedule.next_run.hour, 8)
+
+    def test_nobody_matches_then_goes_on(self):
+        empty = self._schedule(
+            name="Nobody", recipient_domain=repr([("customer_login", "=", "none")])
+        )
+        schedule = self._schedule()
+        self._make_due(empty, hours=3)
+        self._make_due(schedule)
+        self._run_crons()
+        self.assertFalse(empty.message_ids)
+        self.assertGreater(empty.next_run, fields.Datetime.now())
+        self.assertEqual(len(schedule.message_ids), 1)
+        with self.assertRaises(ValidationError):
+            self._schedule(recipient_domain="[('no_such_field', '=', 1)]")
+
+    def test_pause_resume(self):
+        schedule = self._schedule()
+        schedule.action_pause()
+        self.assertEqual(schedule.state, "paused")
+        self._make_due(schedule)
+        self._run_crons()
+        self.assertFalse(schedule.message_ids, "a paused schedule does not run")
+        self.assertFalse(self.smtp_handler.messages)
+
+        schedule.action_resume()
+        self.assertEqual(schedule.state, "active")
+        self.assertGreater(
+            schedule.next_run,
+            fields.Datetime.now(),
+            "resumed from the next occurrence, the runs missed are not made up",
+        )
+        self._make_due(schedule)
+        self._run_crons()
+        self.assertEqual(len(schedule.message_ids), 1)
+        self.assertEqual(len(self.received("alice@example.com")), 1)
+
+        schedule.action_end()
+        self.assertEqual(schedule.state, "ended")
+        self.assertFalse(schedule.next_run)
+        schedule.next_run = fields.Datetime.now() - timedelta(hours=1)
+        self._run_crons()
+        self.assertEqual(len(schedule.message_ids), 1, "an ended schedule never runs")
+
+    def test_end_date_ends_it(self):
+        schedule = self._schedule(date_end=date.today())
+        self._make_due(schedule)
+        self._run_crons()
+        self.assertEqual(len(schedule.message_ids), 1, "the run of the last day")
+        self.assertEqual(schedule.state, "ended", "the next one is after the end")
+        self.assertFalse(schedule.next_run)
+
+        # a due run after the end date is not sent
+        late = self._schedule(date_end=date.today() - timedelta(days=3))
+        late.next_run = fields.Datetime.now() - timedelta(hours=1)
+        self._run_crons()
+        self.assertFalse(late.message_ids)
+        self.assertEqual(late.state, "ended")
+        self.assertEqual(len(self.received("alice@example.com")), 1)
+
+    def test_monthly_day_31(self):
+        with freeze_time("2027-01-31 10:00:00"):
+            schedule = self._schedule(
+                interval_type="monthly", month_day=31, hour=9.5, tz="Europe/Brussels"
+            )
+            # 31 January 09:30 in Brussels is past: the next is in February
+            self.assertEqual(schedule.next_run, datetime(2027, 2, 28, 8, 30))
+        with freeze_time("2027-02-28 08:31:00"):
+            self._run_schedules()
+            self.assertEqual(len(schedule.message_ids), 1)
+            self.assertEqual(schedule.next_run, datetime(2027, 3, 31, 7, 30))
+        # leap year; summer time in Brussels (UTC+2)
+        self.assertEqual(
+            schedule._get_next_run(datetime(2028, 2, 1)), datetime(2028, 2, 29, 8, 30)
+        )
+        self.assertEqual(
+            schedule._get_next_run(datetime(2028, 4, 30, 8, 0)),
+            datetime(2028, 5, 31, 7, 30),
+        )
+        self.assertEqual(
+            schedule._get_next_run(datetime(2028, 4, 29, 8, 0)),
+            datetime(2028, 4, 30, 7, 30),
+        )
+
+    def test_every_n_days(self):
+        with freeze_time("2027-03-10 07:00:00"):
+            schedule = self._schedule(interval_number=3, hour=8.0, tz="UTC")
+            self.assertEqual(schedule.next_run, datetime(2027, 3, 10, 8, 0))
+        with freeze_time("2027-03-10 08:05:00"):
+            self._run_schedules()
+            self.assertEqual(schedule.next_run, datetime(2027, 3, 13, 8, 0))
+        # three weeks later: the next occurrence of the same rhythm
+        self.assertEqual(
+            schedule._get_next_run(
+                datetime(2027, 4, 1, 9, 0), anchor=datetime(2027, 3, 13, 8, 0)
+            ),
+            datetime(2027, 4, 3, 8, 0),
+        )
+
+    def test_plain_user_creates_and_runs_one(self):
+        schedule = self._schedule(user=self.user_sender)
+        self.assertEqual(schedule.user_id, self.user_sender)
+        self._make_due(schedule)
+        self._run_crons(user=self.user_sender)
+        self.assertEqual(len(schedule.message_ids), 1)
+        self.assertEqual(len(self.received("alice@example.com")), 1)
+        schedule.with_user(self.user_sender).action_pause()
+        self.assertEqual(schedule.state, "paused")
+        # what a non-editor types is never run
+        with self.assertRaises(AccessError):
+            self._schedule(
+                user=self.user_sender, subject="{{ object.sudo().env.user.login }}"
+            )
+        # portal and plain internal users have no access
+        with self.assertRaises(AccessError):
+            schedule.with_user(self.user_internal).read(["name"])
+
+    def test_other_company_hidden(self):
+        schedule = self._schedule()
+        other = self.env["res.company"].create({"name": "Other ISP"})
+        user = self.user_messages
+        user.write({"company_ids": [(4, other.id)], "company_id": other.id})
+        found = (
+            self.env["customer.message.schedule"]
+            .with_user(user)
+            .with_context(allowed_company_ids=other.ids)
+            .search([("id", "=", schedule.id)])
+        )
+        self.assertFalse(found)
+
+    def test_repeat_from_the_composer(self):
+        composer = self._compose(
+            user=self.user_sender,
+            mode="mass",
+            location_ids=self.location_north,
+            subject="Hello {{ object.name }}",
+            body_html="<p>News for {{ object.name }}</p>",
+            invoice_policy="unpaid",
+        )
+        action = composer.action_repeat()
+        self.assertEqual(action["res_model"], "customer.message.schedule")
+        Schedule = (
+            self.env["customer.message.schedule"]
+            .with_user(self.user_sender)
+            .with_context(**action["context"])
+        )
+        form = Form(Schedule)
+        self.assertEqual(form.name, "Hello {{ object.name }}")
+        self.assertEqual(form.recipient_filter, "Locations: North Town")
+        self.assertEqual(form.invoice_policy, "unpaid")
+        form.interval_type = "monthly"
+        form.month_day = 15
+        form.hour = 7.0
+        schedule = form.save()
+        self.assertEqual(schedule.state, "active")
+        self.assertEqual(schedule.next_run.day, 15)
+        self._make_due(schedule)
+        self._run_crons()
+        (email,) = self.received("alice@example.com")
+        self.assertEqual(email["Subject"], "Hello Alice Person")
+        self.assertIn("News for Alice Person", self.html_body(email))
+        self.assertFalse(self.received("bob@example.com"))
+
+
+@tagged("customer_messages", "post_install", "-at_install")
+class TestScheduleTour(BrowserStartRetry, HttpCase, SendingCase):
+    def test_repeat_tour(self):
+        """Repeat... in the composer opens the recurring message, prefilled;
+        saved, it runs by its cron."""
+        self.start_tour("/odoo", "customer_messages_schedule", login="cm_sender")
+        schedule = self.env["customer.message.schedule"].search(
+            [("name", "=", "Weekly tip")]
+        )
+        self.assertEqual(len(schedule), 1)
+        self.assertEqual(schedule.state, "active")
+        self.assertEqual(schedule.interval_type, "days")
+        self.assertEqual(schedule.interval_number, 7)
+        self.assertEqual(schedule.user_id, self.user_sender)
+        self.assertEqual(schedule.recipient_filter, "Locations: North Town")
+        schedule.next_run = fields.Datetime.now() - timedelta(minutes=5)
+        self.env["customer.message.schedule"]._cron_run_schedules()
+        self.env["customer.message"]._cron_process()
+        (email,) = self.received("alice@example.com")
+        self.assertEqual(email["Subject"], "Weekly tip")
