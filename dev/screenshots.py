@@ -238,6 +238,13 @@ class Screenshots:
         self.settle(page, ".o_list_view .o_data_row")
         self.shoot(page, "email_log")
 
+    def schedules(self, page: Page):
+        page.goto(f"{self.url}/odoo/customer-message-schedules")
+        self.settle(page, ".o_list_view .o_data_row")
+        page.locator(".o_list_view .o_data_row").first.click()
+        self.settle(page, ".o_form_view .o_form_sheet")
+        self.shoot(page, "recurring_message")
+
     # ------------------------------------------------------------------
     # portal
     # ------------------------------------------------------------------
@@ -290,6 +297,7 @@ class Screenshots:
                 self.composer(page, resend=resend)
                 self.history(page)
                 self.email_log(page)
+                self.schedules(page)
                 admin.close()
 
                 customer = browser.new_context(**options)

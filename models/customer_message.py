@@ -1,8 +1,13 @@
+import logging
 from collections import defaultdict
+
+import psycopg2.errors
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
+
+_logger = logging.getLogger(__name__)
 
 CHANNELS = [
     ("email", "Email"),
@@ -343,18 +348,45 @@ class CustomerMessage(models.Model):
     # ------------------------------------------------------------------
 
     def _update_state(self):
-        """Done when no recipient is pending: Sent, or Sent with error."""
+        """Done when no recipient is pending: Sent, or Sent with error.
+
+        Two cron workers finishing the last batches of a message both get
+        here: the one whose snapshot is older cannot write the message the
+        other one wrote (a serialization failure in PostgreSQL's repeatable
+        read). It leaves the message to the other one, and wakes the
+        processing cron up, which settles the message if need be."""
         for message in self:
             if message.state not in ("new", "processing"):
                 continue
             message.invalidate_recordset(["pending_count", "failed_count"])
             if message.pending_count:
                 continue
-            message.write(
-                {
-                    "state": "error" if message.failed_count else "sent",
-                    "done_date": fields.Datetime.now(),
-                }
+            self.env.flush_all()
+            try:
+                with self.env.cr.savepoint(flush=False):
+                    # sql: the conflict is expected, not a bad query for the log
+                    self.env.cr.execute(
+                        SQL(
+                            "UPDATE customer_message SET state = %s, done_date = %s, "
+                            "write_uid = %s, write_date = %s WHERE id = %s",
+                            "error" if message.failed_count else "sent",
+                            fields.Datetime.now(),
+                            self.env.uid,
+                            self.env.cr.now(),
+                            message.id,
+                        ),
+                        log_exceptions=False,
+                    )
+            except psycopg2.errors.SerializationFailure:
+                _logger.info(
+                    "Customer message %s: finished by another worker", message.id
+                )
+                # sudo: the cron is woken whoever sends
+                self.env.ref(
+                    "customer_messages.ir_cron_customer_message_process"
+                ).sudo()._trigger()
+            message.invalidate_recordset(
+                ["state", "done_date", "write_uid", "write_date"]
             )
 
     def _update_done_state(self):
