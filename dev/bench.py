@@ -563,8 +563,23 @@ def run_customer_messages_delivery(env, partners):
     return run_customer_messages_workers(env, partners, prerender=True)
 
 
-def run_mass_mailing(env, partners):
+def drain_mail_queue(env, pending):
+    """Run Odoo's mail queue cron here until no email of the ``pending``
+    domain is left, committed; the number left when it stalls (0 when all
+    were sent)."""
     MailMail = env["mail.mail"]
+    left = MailMail.search_count(pending)
+    while left:
+        MailMail.process_email_queue()
+        now_left = MailMail.search_count(pending)
+        if now_left >= left:
+            break
+        left = now_left
+    env.cr.commit()
+    return left
+
+
+def run_mass_mailing(env, partners):
     queries = sql_db.sql_counter
     start = time.perf_counter()
     mailing = env["mailing.mailing"].create(
@@ -582,18 +597,9 @@ def run_mass_mailing(env, partners):
     queued = time.perf_counter()
     mark_queued()
     queued_queries = sql_db.sql_counter
-    # Odoo's mail queue cron, run until the mailing is sent
-    pending = [("mailing_id", "=", mailing.id), ("state", "=", "outgoing")]
-    left = MailMail.search_count(pending)
-    stalled = False
-    while left:
-        MailMail.process_email_queue()
-        now_left = MailMail.search_count(pending)
-        stalled = now_left >= left
-        if stalled:
-            break
-        left = now_left
-    env.cr.commit()
+    left = drain_mail_queue(
+        env, [("mailing_id", "=", mailing.id), ("state", "=", "outgoing")]
+    )
     result = Result(
         "mass_mailing",
         len(partners),
@@ -602,7 +608,7 @@ def run_mass_mailing(env, partners):
         queue_queries=queued_queries - queries,
         deliver_queries=sql_db.sql_counter - queued_queries,
     )
-    if stalled:
+    if left:
         result.problems.append(
             f"the mail queue stalled with {left} emails of the mailing left"
         )
@@ -1135,7 +1141,6 @@ def run_documents_account_move_send(env, invoices):
     triggered in the worker processes, which renders the missing PDFs and
     posts each invoice's email; then Odoo's mail queue sends them, run here
     until they are sent (as for mass_mailing)."""
-    MailMail = env["mail.mail"]
     cron = env.ref("account.ir_cron_account_move_send")
     cron_workers.running.set()
     try:
@@ -1157,19 +1162,14 @@ def run_documents_account_move_send(env, invoices):
     finally:
         cron_workers.running.clear()
     mark_queued()
-    pending = [
-        ("model", "=", "account.move"),
-        ("res_id", "in", invoices.ids),
-        ("state", "=", "outgoing"),
-    ]
-    left = MailMail.search_count(pending)
-    while left:
-        MailMail.process_email_queue()
-        now_left = MailMail.search_count(pending)
-        if now_left >= left:
-            break
-        left = now_left
-    env.cr.commit()
+    left = drain_mail_queue(
+        env,
+        [
+            ("model", "=", "account.move"),
+            ("res_id", "in", invoices.ids),
+            ("state", "=", "outgoing"),
+        ],
+    )
     result = Result(
         "account.move.send",
         len(invoices),
