@@ -80,6 +80,20 @@ class CustomerMessage(models.Model):
         help="When the message was confirmed.",
     )
     scheduled_date = fields.Datetime(help="Send at this time rather than at once.")
+    scheduled_in_customer_tz = fields.Boolean(
+        string="In each customer's time zone",
+        help="Send at this time of day in each customer's own time zone (the "
+        "company's, or the author's, for customers without one): customers "
+        "further east get it first.",
+    )
+    due_date = fields.Datetime(
+        compute="_compute_due_date",
+        store=True,
+        index="btree_not_null",
+        copy=False,
+        help="Technical: when the next recipients are due: the scheduled time, "
+        "or the next customer's local time (see _get_next_due_date).",
+    )
     done_date = fields.Datetime(string="Finished on", readonly=True)
     origin = fields.Selection(
         selection=[("manual", "Manual"), ("automated", "Automated"), ("test", "Test")],
@@ -192,6 +206,12 @@ class CustomerMessage(models.Model):
             message.render_model = "res.partner"
 
     @api.depends("recipient_ids.state")
+    @api.depends("scheduled_date", "scheduled_in_customer_tz")
+    def _compute_due_date(self):
+        # a first value, made exact when the message is queued (_action_queue)
+        for message in self:
+            message.due_date = message.scheduled_date
+
     def _compute_counts(self):
         counts = defaultdict(lambda: defaultdict(int))
         ids = [message_id for message_id in self._ids if isinstance(message_id, int)]
@@ -310,6 +330,16 @@ class CustomerMessage(models.Model):
         )
         pending._action_cancel(reason)
         messages.write({"state": "cancelled", "done_date": fields.Datetime.now()})
+        # the counts follow the lines (computed without dependencies)
+        messages.invalidate_recordset(
+            [
+                "recipient_count",
+                "sent_count",
+                "failed_count",
+                "cancelled_count",
+                "pending_count",
+            ]
+        )
         return True
 
     def action_retry_failed(self):

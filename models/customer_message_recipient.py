@@ -80,6 +80,12 @@ class CustomerMessageRecipient(models.Model):
         help="The failures before each Retry failed, the latest first: when, "
         "after how many tries, and why.",
     )
+    scheduled_date = fields.Datetime(
+        string="Send at",
+        readonly=True,
+        help="When this customer gets the message: the scheduled time of day in "
+        "the customer's time zone.",
+    )
     sent_date = fields.Datetime(string="Sent on")
     done_date = fields.Datetime(string="Done on")
     read_date = fields.Datetime(
@@ -184,11 +190,13 @@ class CustomerMessageRecipient(models.Model):
         skipped."""
         while True:
             lines = self.search(
-                [
-                    ("message_id", "=", message.id),
-                    ("state", "=", "new"),
-                    ("id", ">", after_id),
-                ],
+                Domain("message_id", "=", message.id)
+                & Domain("state", "=", "new")
+                & Domain("id", ">", after_id)
+                & (
+                    Domain("scheduled_date", "=", False)
+                    | Domain("scheduled_date", "<=", fields.Datetime.now())
+                ),
                 order="id",
                 limit=limit,
             )

@@ -2,6 +2,7 @@ import logging
 import threading
 
 import psycopg2.errors
+import pytz
 
 from odoo import api, fields, models, modules
 from odoo.exceptions import UserError
@@ -255,7 +256,8 @@ class CustomerMessage(models.Model):
                 states.append("cancelled" if cancel_reason else "new")
                 failures.append(cancel_reason or None)
         self.flush_recordset()
-        partners.flush_model(["email", "phone"])
+        partners.flush_model(["email", "phone", "tz"])
+        send_times = self._get_send_times(partners.ids)
         now = self.env.cr.now()
         # sql: 100,000 lines are made in batches of thousands, one query each
         # (the ORM takes milliseconds per line and keeps them in its cache);
@@ -265,7 +267,7 @@ class CustomerMessage(models.Model):
                 """INSERT INTO %(table)s (
                         message_id, partner_id, company_id, channel, origin,
                         message_date, email, phone, state, failure_reason,
-                        done_date, trigger_key,
+                        done_date, trigger_key, scheduled_date,
                         create_uid, create_date, write_uid, write_date)
                    SELECT message.id, partner.id, message.company_id,
                           message.channel, message.origin, message.date,
@@ -273,12 +275,16 @@ class CustomerMessage(models.Model):
                           COALESCE(NULLIF(message.test_phone, ''), partner.phone),
                           line.state, line.failure_reason,
                           CASE WHEN line.state = 'cancelled' THEN %(now)s END,
-                          line.trigger_key, %(uid)s, %(now)s, %(uid)s, %(now)s
+                          line.trigger_key, zone.send_at,
+                          %(uid)s, %(now)s, %(uid)s, %(now)s
                      FROM unnest(%(partner_ids)s::int[], %(states)s::varchar[],
                                  %(failures)s::text[], %(keys)s::varchar[])
                           AS line(partner_id, state, failure_reason, trigger_key)
                      JOIN res_partner partner ON partner.id = line.partner_id
                      JOIN customer_message message ON message.id = %(message_id)s
+                LEFT JOIN unnest(%(zones)s::varchar[], %(send_times)s::timestamp[])
+                          AS zone(tz, send_at)
+                       ON zone.tz IS NOT DISTINCT FROM partner.tz
                  ORDER BY line.partner_id
               ON CONFLICT (message_id, partner_id) DO NOTHING""",
                 table=SQL.identifier(self.env["customer.message.recipient"]._table),
@@ -289,6 +295,8 @@ class CustomerMessage(models.Model):
                 failures=failures,
                 keys=[trigger_keys.get(partner_id) for partner_id in partners.ids],
                 message_id=self.id,
+                zones=list(send_times),
+                send_times=list(send_times.values()),
             )
         )
 
@@ -616,7 +624,10 @@ class CustomerMessage(models.Model):
         to_cron = self.browse()
         now = fields.Datetime.now()
         for message in self:
-            due = not message.scheduled_date or message.scheduled_date <= now
+            due_date = message._get_next_due_date()
+            if due_date != message.due_date:
+                message.due_date = due_date
+            due = not due_date or due_date <= now
             small = message.pending_count <= IMMEDIATE_LIMIT
             if due and (process == "now" or (process == "auto" and small)):
                 message._process()
@@ -624,9 +635,78 @@ class CustomerMessage(models.Model):
                 to_cron |= message
         if to_cron:
             cron = self.env.ref("customer_messages.ir_cron_customer_message_process")
-            for scheduled in set(to_cron.mapped("scheduled_date")):
-                cron._trigger(at=scheduled or None)
+            for due_date in set(to_cron.mapped("due_date")):
+                cron._trigger(at=due_date or None)
         return True
+
+    def _get_send_times(self, partner_ids):
+        """When the customers get the message, by their time zone, for a
+        message scheduled in each customer's time zone: the scheduled time
+        of day, as its author reads it, in each customer's zone (customers
+        without one: the company's, else the author's).
+
+        :return: {time zone name or None: UTC datetime}; empty when the
+            message is not scheduled that way
+        """
+        self.ensure_one()
+        if not (self.scheduled_date and self.scheduled_in_customer_tz):
+            return {}
+        # sql: the customers' zones, a handful, whatever their number
+        zones = self.env.execute_query(
+            SQL(
+                "SELECT DISTINCT tz FROM res_partner WHERE id = ANY(%s)",
+                list(partner_ids),
+            )
+        )
+        author_zone = self._get_zone(self.author_id.tz) or pytz.utc
+        default_zone = self._get_zone(self.company_id.partner_id.tz) or author_zone
+        wall_time = (
+            pytz.utc.localize(self.scheduled_date)
+            .astimezone(author_zone)
+            .replace(tzinfo=None)
+        )
+        return {
+            tz: (self._get_zone(tz) or default_zone)
+            .localize(wall_time)
+            .astimezone(pytz.utc)
+            .replace(tzinfo=None)
+            for (tz,) in zones
+        }
+
+    @api.model
+    def _get_zone(self, name):
+        try:
+            return pytz.timezone(name) if name else None
+        except pytz.UnknownTimeZoneError:
+            return None
+
+    def _get_next_due_date(self):
+        """When the next recipients of the message are due: its scheduled
+        time, or in each customer's time zone the first local time among
+        the customers not sent to yet (False: now)."""
+        self.ensure_one()
+        if not (self.scheduled_date and self.scheduled_in_customer_tz):
+            return self.scheduled_date
+        pending = self.env.execute_query(
+            SQL(
+                "SELECT min(scheduled_date) FROM customer_message_recipient "
+                "WHERE message_id = %s AND state = 'new'",
+                self.id,
+            )
+        )[0][0]
+        if self.pending_partner_list:
+            # sql: the customers whose lines are not made yet, in one query
+            rows = self.env.execute_query(
+                SQL(
+                    "SELECT DISTINCT customer::int FROM customer_message, "
+                    "jsonb_array_elements(pending_partner_list) AS customer "
+                    "WHERE id = %s",
+                    self.id,
+                )
+            )
+            times = self._get_send_times([partner_id for (partner_id,) in rows])
+            pending = min(filter(None, [pending, *times.values()]), default=None)
+        return pending or False
 
     @api.model
     def _get_batch_size(self):
@@ -711,7 +791,20 @@ class CustomerMessage(models.Model):
                         len(batch), remaining=remaining
                     )
             message._update_state()
+            if message.scheduled_in_customer_tz and message.state == "processing":
+                message._wait_for_next_zone()
         return done
+
+    def _wait_for_next_zone(self):
+        """A message sent in each customer's time zone: once the due
+        customers are done, it waits for the next zone's time."""
+        self.ensure_one()
+        due_date = self._get_next_due_date()
+        if due_date and due_date > fields.Datetime.now():
+            self.due_date = due_date
+            self.env.ref("customer_messages.ir_cron_customer_message_process")._trigger(
+                at=due_date
+            )
 
     def _process_batch(self, lines, hand_over=False):
         """Queue a batch of lines of this message, then send it.
@@ -830,8 +923,8 @@ class CustomerMessage(models.Model):
         messages = self.search(
             Domain("state", "in", ("new", "processing"))
             & (
-                Domain("scheduled_date", "=", False)
-                | Domain("scheduled_date", "<=", fields.Datetime.now())
+                Domain("due_date", "=", False)
+                | Domain("due_date", "<=", fields.Datetime.now())
             ),
             order="id",
         )
@@ -856,8 +949,8 @@ class CustomerMessage(models.Model):
         processing = self.search(
             Domain("state", "=", "processing")
             & (
-                Domain("scheduled_date", "=", False)
-                | Domain("scheduled_date", "<=", fields.Datetime.now())
+                Domain("due_date", "=", False)
+                | Domain("due_date", "<=", fields.Datetime.now())
             ),
             order="id",
         )

@@ -305,3 +305,116 @@ class TestScheduleTour(BrowserStartRetry, HttpCase, SendingCase):
         self.env["customer.message"]._cron_process()
         (email,) = self.received("alice@example.com")
         self.assertEqual(email["Subject"], "Weekly tip")
+
+
+@tagged("customer_messages", "post_install", "-at_install")
+class TestSendInCustomerTimeZone(SendingCase):
+    """A message sent later at a time of day in each customer's own time
+    zone: customers further east get it first, each at their local time,
+    by the processing cron; the others wait, and the message with them."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env.company.partner_id.tz = False
+        cls.user_sender.tz = "UTC"
+        cls.alice.tz = "Asia/Tokyo"
+        cls.bob.tz = "America/New_York"
+        cls.carol = cls._create_customer("Carol Nozone", email="carol@example.com")
+
+    def _pass_hours(self, message, hours):
+        """Move the message's times back, as if the hours had passed."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE customer_message_recipient SET scheduled_date = "
+            "scheduled_date - %s * interval '1 hour' WHERE message_id = %s",
+            (hours, message.id),
+        )
+        self.env.cr.execute(
+            "UPDATE customer_message SET due_date = due_date - %s * interval '1 hour',"
+            " scheduled_date = scheduled_date - %s * interval '1 hour' WHERE id = %s",
+            (hours, hours, message.id),
+        )
+        self.env.invalidate_all()
+
+    def test_each_customer_at_their_local_time(self):
+        now = fields.Datetime.now().replace(microsecond=0)
+        # 4 hours from now in UTC (the sender's zone): in Tokyo (UTC+9) that
+        # time of day came 5 hours ago; in New York (UTC-5 or -4) it is 8 or
+        # 9 hours away; Carol has no zone: the sender's
+        composer = self._compose(
+            mode="mass",
+            partner_ids=self.alice | self.bob | self.carol,
+            subject="Maintenance tonight, {{ object.name }}",
+            body_html="<p>Hello</p>",
+            scheduled_date=now + timedelta(hours=4),
+            scheduled_in_customer_tz=True,
+        )
+        composer.action_send()
+        message = self.env["customer.message"].search(
+            [("subject", "=", "Maintenance tonight, {{ object.name }}")]
+        )
+        self.assertTrue(message.scheduled_in_customer_tz)
+        lines = {line.partner_id: line for line in message.recipient_ids}
+        self.assertEqual(lines[self.alice].scheduled_date, now + timedelta(hours=4 - 9))
+        self.assertEqual(lines[self.carol].scheduled_date, now + timedelta(hours=4))
+        self.assertIn(
+            lines[self.bob].scheduled_date - now,
+            (timedelta(hours=8), timedelta(hours=9)),
+        )
+        self.assertEqual(message.due_date, lines[self.alice].scheduled_date)
+
+        self.env["customer.message"]._cron_process()
+        self.assertEqual(len(self.received("alice@example.com")), 1)
+        self.assertFalse(self.received("carol@example.com"))
+        self.assertFalse(self.received("bob@example.com"))
+        self.assertEqual(message.state, "processing")
+        self.assertEqual(
+            message.due_date, lines[self.carol].scheduled_date, "the next zone's time"
+        )
+        trigger = self.env["ir.cron.trigger"].search(
+            [
+                (
+                    "cron_id",
+                    "=",
+                    self.env.ref(
+                        "customer_messages.ir_cron_customer_message_process"
+                    ).id,
+                ),
+                ("call_at", "=", message.due_date),
+            ]
+        )
+        self.assertTrue(trigger, "the cron is woken at the next zone's time")
+
+        # a run before that time sends nothing more
+        self.env["customer.message"]._cron_process()
+        self.assertEqual(len(self.smtp_handler.messages), 1)
+
+        self._pass_hours(message, 4)
+        self.env["customer.message"]._cron_process()
+        self.assertEqual(len(self.received("carol@example.com")), 1)
+        self.assertFalse(self.received("bob@example.com"))
+        self.assertEqual(message.state, "processing")
+
+        self._pass_hours(message, 5)
+        self.env["customer.message"]._cron_process()
+        self.assertEqual(len(self.received("bob@example.com")), 1)
+        self.assertEqual(len(self.received("alice@example.com")), 1, "once")
+        self.assertEqual(message.state, "sent")
+        self.assertEqual(set(message.recipient_ids.mapped("state")), {"sent"})
+
+    def test_without_customer_time_zone(self):
+        """The option off: every customer at the scheduled time."""
+        message = self.env["customer.message"]._send_to_customers(
+            self.alice | self.bob,
+            {
+                "subject": "Later",
+                "body_html": "<p>Hi</p>",
+                "scheduled_date": fields.Datetime.now() + timedelta(hours=2),
+            },
+        )
+        self.assertFalse(message.recipient_ids.filtered("scheduled_date"))
+        self.assertEqual(message.due_date, message.scheduled_date)
+        self.env["customer.message"]._cron_process()
+        self.assertFalse(self.smtp_handler.messages)
+        self.assertEqual(message.state, "new")

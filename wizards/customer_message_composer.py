@@ -116,6 +116,10 @@ class CustomerMessageComposer(models.TransientModel):
         groups="account.group_account_invoice,account.group_account_readonly",
     )
     scheduled_date = fields.Datetime(string="Send at", help="Leave empty to send now.")
+    scheduled_in_customer_tz = fields.Boolean(
+        string="In each customer's time zone",
+        help="Each customer gets it at this time of day in their own time zone.",
+    )
     # --- preview and test
     preview_index = fields.Integer(default=0)
     preview_partner_id = fields.Many2one(
@@ -462,6 +466,9 @@ class CustomerMessageComposer(models.TransientModel):
             "document_date_from": self.document_date_from,
             "document_date_to": self.document_date_to,
             "scheduled_date": self.scheduled_date,
+            "scheduled_in_customer_tz": bool(
+                self.scheduled_date and self.scheduled_in_customer_tz
+            ),
             "recipient_filter": self._describe_filter(),
         }
 
