@@ -204,6 +204,31 @@ class CustomerMessagesPortal(CustomerPortal):
         return request.render("customer_messages.portal_my_customer_message", values)
 
     @http.route(
+        ["/my/messages/<int:recipient_id>/acknowledge"],
+        type="http",
+        auth="public",
+        methods=["POST"],
+        website=True,
+    )
+    def portal_my_customer_message_acknowledge(
+        self, recipient_id, access_token=None, **kw
+    ):
+        """The customer's I acknowledge: kept on the line with the date and
+        the portal user (none for the holder of the email's link)."""
+        recipient_sudo = self._customer_message_check_access(recipient_id, access_token)
+        if not recipient_sudo or recipient_sudo.message_id.is_test:
+            return self._customer_message_refuse()
+        user = request.env.user
+        if user._is_internal():
+            # staff reading a customer's page do not acknowledge for them
+            raise request.not_found()
+        recipient_sudo._acknowledge(user.browse() if user._is_public() else user)
+        url = recipient_sudo.access_url
+        if access_token:
+            url += "?" + urlencode({"access_token": access_token})
+        return request.redirect(url)
+
+    @http.route(
         ["/my/messages/<int:recipient_id>/attachment/<int:attachment_id>"],
         type="http",
         auth="public",

@@ -8,6 +8,7 @@ from . import customer_message_documents
 from . import customer_message_recipient
 from . import customer_message_throttle
 from . import customer_message_limits
+from . import customer_message_receipts
 from . import customer_message_schedule
 from . import account_move
 from . import ir_actions_report

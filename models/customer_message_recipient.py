@@ -4,6 +4,7 @@ from collections import defaultdict
 from markupsafe import Markup
 
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 from odoo.fields import Domain
 from odoo.tools import SQL, email_normalize
 
@@ -90,6 +91,18 @@ class CustomerMessageRecipient(models.Model):
     done_date = fields.Datetime(string="Done on")
     read_date = fields.Datetime(
         string="Read on", help="When the customer opened it in the portal."
+    )
+    acknowledged_date = fields.Datetime(
+        string="Acknowledged on",
+        readonly=True,
+        help="When the customer clicked I acknowledge in the portal.",
+    )
+    acknowledged_uid = fields.Many2one(
+        "res.users",
+        string="Acknowledged by",
+        readonly=True,
+        help="The portal user who acknowledged it (empty: the holder of the "
+        "email's link, not logged in).",
     )
     attachment_ids = fields.Many2many(
         "ir.attachment",
@@ -178,6 +191,26 @@ class CustomerMessageRecipient(models.Model):
         self.filtered(lambda recipient: not recipient.read_date).write(
             {"read_date": fields.Datetime.now()}
         )
+
+    def _acknowledge(self, user):
+        """The customer acknowledged the message in the portal: keep when and
+        who, the first time (a message that does not ask is refused).
+
+        :param user: the logged-in portal user, or an empty recordset for
+            the holder of the email's link
+        """
+        self.ensure_one()
+        if not self.message_id.ask_acknowledgement:
+            raise UserError(self.env._("This message does not ask to be acknowledged."))
+        if not self.acknowledged_date:
+            now = fields.Datetime.now()
+            self.write(
+                {
+                    "acknowledged_date": now,
+                    "acknowledged_uid": user.id,
+                    "read_date": self.read_date or now,
+                }
+            )
 
     # ------------------------------------------------------------------
     # QUEUE RECORDS (made and sent by customer.message._queue_batch)

@@ -2,7 +2,7 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import email_normalize
 
-from ..models.customer_message import CHANNELS
+from ..models.customer_message import CHANNELS, PORTAL_CHANNELS
 from ..tools import sms as sms_tools
 from ..tools.placeholders import placeholders_to_qweb
 
@@ -116,6 +116,11 @@ class CustomerMessageComposer(models.TransientModel):
         groups="account.group_account_invoice,account.group_account_readonly",
     )
     scheduled_date = fields.Datetime(string="Send at", help="Leave empty to send now.")
+    ask_acknowledgement = fields.Boolean(
+        string="Ask to acknowledge",
+        help="The portal page offers an I acknowledge button; the history shows "
+        "who acknowledged it and when.",
+    )
     scheduled_in_customer_tz = fields.Boolean(
         string="In each customer's time zone",
         help="Each customer gets it at this time of day in their own time zone.",
@@ -453,6 +458,8 @@ class CustomerMessageComposer(models.TransientModel):
             "body_html": self._get_body(),
             "sms_body": self.sms_body,
             "channel": self.channel,
+            "ask_acknowledgement": self.ask_acknowledgement
+            and self.channel in PORTAL_CHANNELS,
             "template_id": self.template_id.id,
             "lang": self.template_id.lang or "{{ object.lang }}",
             # _origin: the records themselves, also while the form is edited
