@@ -158,6 +158,7 @@ class CustomerMessage(models.Model):
     )
     state = fields.Selection(
         selection=[
+            ("to_approve", "Waiting for approval"),
             ("new", "New"),
             ("processing", "Processing"),
             ("sent", "Sent"),
@@ -307,31 +308,32 @@ class CustomerMessage(models.Model):
         """Stop messages that are not done: unsent recipients are cancelled
         with their queued emails and SMS."""
         self.check_access("read")
-        messages = self.sudo().filtered(lambda m: m.state in ("new", "processing"))
+        messages = self.sudo().filtered(
+            lambda m: m.state in ("to_approve", "new", "processing")
+        )
         if not messages:
             raise UserError(
                 self.env._(
                     "Only messages that are still New or Processing can be cancelled."
                 )
             )
-        reason = self.env._("Cancelled by %(user)s", user=self.env.user.name)
+        messages._cancel(self.env._("Cancelled by %(user)s", user=self.env.user.name))
+        return True
+
+    def _cancel(self, reason):
+        """Cancel the messages' unsent recipients, with the reason."""
         # the customers whose lines were not made yet get cancelled lines
-        messages._create_pending_recipients(cancel_reason=reason)
-        # sudo: the lines of the messages checked above
-        pending = (
-            self.env["customer.message.recipient"]
-            .sudo()
-            .search(
-                [
-                    ("message_id", "in", messages.ids),
-                    ("state", "in", ("new", "processing")),
-                ]
-            )
+        self._create_pending_recipients(cancel_reason=reason)
+        pending = self.env["customer.message.recipient"].search(
+            [
+                ("message_id", "in", self.ids),
+                ("state", "in", ("new", "processing")),
+            ]
         )
         pending._action_cancel(reason)
-        messages.write({"state": "cancelled", "done_date": fields.Datetime.now()})
+        self.write({"state": "cancelled", "done_date": fields.Datetime.now()})
         # the counts follow the lines (computed without dependencies)
-        messages.invalidate_recordset(
+        self.invalidate_recordset(
             [
                 "recipient_count",
                 "sent_count",
@@ -340,7 +342,6 @@ class CustomerMessage(models.Model):
                 "pending_count",
             ]
         )
-        return True
 
     def action_retry_failed(self):
         """Send again to the recipients whose delivery failed, and to them only."""

@@ -114,7 +114,10 @@ class CustomerMessage(models.Model):
         if documents:
             message_sudo.write(documents)
         message_sudo._create_recipients(partners)
-        message_sudo._action_queue(process=process)
+        if message_sudo._needs_approval():
+            message_sudo._request_approval()
+        else:
+            message_sudo._action_queue(process=process)
         return message
 
     @api.model

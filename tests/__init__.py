@@ -14,3 +14,4 @@ from . import test_history
 from . import test_limits
 from . import test_schedules
 from . import test_read_receipts
+from . import test_approval

@@ -116,6 +116,7 @@ class CustomerMessageComposer(models.TransientModel):
         groups="account.group_account_invoice,account.group_account_readonly",
     )
     scheduled_date = fields.Datetime(string="Send at", help="Leave empty to send now.")
+    needs_approval = fields.Boolean(compute="_compute_needs_approval")
     ask_acknowledgement = fields.Boolean(
         string="Ask to acknowledge",
         help="The portal page offers an I acknowledge button; the history shows "
@@ -221,6 +222,12 @@ class CustomerMessageComposer(models.TransientModel):
     @api.constrains("template_id")
     def _check_template_model(self):
         self.template_id._check_customer_message_template()
+
+    @api.depends("recipient_count")
+    def _compute_needs_approval(self):
+        threshold = self.env["customer.message"]._get_approval_threshold()
+        for composer in self:
+            composer.needs_approval = 0 < threshold < composer.recipient_count
 
     def _compute_can_edit_templates(self):
         can_edit = self.env.user.has_group(

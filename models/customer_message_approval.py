@@ -1,0 +1,109 @@
+from odoo import api, fields, models
+from odoo.exceptions import AccessError, UserError
+from odoo.fields import Domain
+
+THRESHOLD = "customer_messages.approval_threshold"
+MANAGER_GROUP = "customer_messages.customer_messages_group_manager"
+
+
+class CustomerMessage(models.Model):
+    """Four-eyes approval: a message staff send to more customers than
+    ``customer_messages.approval_threshold`` (0: never) waits, *Waiting for
+    approval*, until a Messages / Manager other than its author approves it
+    (it is then queued) or rejects it (it is cancelled). The managers are
+    notified of the request and the author of the decision, in the
+    message's chatter."""
+
+    _name = "customer.message"
+    _inherit = ["customer.message", "mail.thread"]
+
+    approved_uid = fields.Many2one(
+        "res.users", string="Approved by", readonly=True, copy=False
+    )
+    approved_date = fields.Datetime(string="Approved on", readonly=True, copy=False)
+
+    @api.model
+    def _get_approval_threshold(self):
+        """Staff's messages to more customers than this wait for a manager's
+        approval (0: none does)."""
+        return int(self.env["ir.config_parameter"].sudo().get_param(THRESHOLD, 0))
+
+    def _needs_approval(self):
+        """Whether this message must be approved before it is sent: staff's
+        messages (not tests, nor automations, set up by managers) to more
+        customers than the threshold. Extension point (per category...)."""
+        self.ensure_one()
+        threshold = self._get_approval_threshold()
+        return (
+            self.origin == "manual" and threshold > 0 and self.pending_count > threshold
+        )
+
+    def _request_approval(self):
+        """Hold the message and tell the managers."""
+        managers = self.env["res.users"].search(
+            Domain("all_group_ids", "in", self.env.ref(MANAGER_GROUP).id)
+            & Domain("company_ids", "in", self.company_id.id)
+            & Domain("id", "!=", self.author_id.id)
+        )
+        for message in self:
+            message.state = "to_approve"
+            # sudo: the system writes the history (see customer_message.py)
+            message.sudo().message_post(
+                body=self.env._(
+                    "%(author)s asks for approval to send this message to "
+                    "%(count)s customers.",
+                    author=message.author_id.name,
+                    count=message.pending_count,
+                ),
+                partner_ids=managers.partner_id.ids,
+                subtype_xmlid="mail.mt_note",
+            )
+
+    def _check_approver(self):
+        if not self.env.user.has_group(MANAGER_GROUP):
+            raise AccessError(
+                self.env._("Only a Messages / Manager may approve or reject messages.")
+            )
+        if not self.filtered(lambda m: m.state == "to_approve"):
+            raise UserError(self.env._("This message is not waiting for approval."))
+        if self.env.user in self.author_id:
+            raise UserError(
+                self.env._("Another manager approves what you send: four eyes.")
+            )
+
+    def action_approve(self):
+        """Send it: the message is queued for the cron."""
+        self.check_access("read")
+        self._check_approver()
+        messages = self.sudo().filtered(lambda m: m.state == "to_approve")
+        messages.write(
+            {
+                "state": "new",
+                "approved_uid": self.env.uid,
+                "approved_date": fields.Datetime.now(),
+            }
+        )
+        for message in messages:
+            message.message_post(
+                body=self.env._(
+                    "Approved by %(user)s: sending.", user=self.env.user.name
+                ),
+                partner_ids=message.author_id.partner_id.ids,
+                subtype_xmlid="mail.mt_note",
+            )
+        messages._action_queue(process="cron")
+        return True
+
+    def action_reject(self):
+        """Do not send it: the message is cancelled with the reason."""
+        self.check_access("read")
+        self._check_approver()
+        messages = self.sudo().filtered(lambda m: m.state == "to_approve")
+        messages._cancel(self.env._("Rejected by %(user)s", user=self.env.user.name))
+        for message in messages:
+            message.message_post(
+                body=self.env._("Rejected by %(user)s.", user=self.env.user.name),
+                partner_ids=message.author_id.partner_id.ids,
+                subtype_xmlid="mail.mt_note",
+            )
+        return True
