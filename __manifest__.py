@@ -22,6 +22,7 @@
         "views/customer_message_recipient_views.xml",
         "views/customer_message_schedule_views.xml",
         "views/customer_message_throttle_views.xml",
+        "views/customer_message_quiet_hours_views.xml",
         "views/mail_template_views.xml",
         "views/res_partner_views.xml",
         "views/account_move_views.xml",

@@ -2,7 +2,6 @@ import logging
 import threading
 
 import psycopg2.errors
-import pytz
 
 from odoo import api, fields, models, modules
 from odoo.exceptions import UserError
@@ -642,75 +641,6 @@ class CustomerMessage(models.Model):
                 cron._trigger(at=due_date or None)
         return True
 
-    def _get_send_times(self, partner_ids):
-        """When the customers get the message, by their time zone, for a
-        message scheduled in each customer's time zone: the scheduled time
-        of day, as its author reads it, in each customer's zone (customers
-        without one: the company's, else the author's).
-
-        :return: {time zone name or None: UTC datetime}; empty when the
-            message is not scheduled that way
-        """
-        self.ensure_one()
-        if not (self.scheduled_date and self.scheduled_in_customer_tz):
-            return {}
-        # sql: the customers' zones, a handful, whatever their number
-        zones = self.env.execute_query(
-            SQL(
-                "SELECT DISTINCT tz FROM res_partner WHERE id = ANY(%s)",
-                list(partner_ids),
-            )
-        )
-        author_zone = self._get_zone(self.author_id.tz) or pytz.utc
-        default_zone = self._get_zone(self.company_id.partner_id.tz) or author_zone
-        wall_time = (
-            pytz.utc.localize(self.scheduled_date)
-            .astimezone(author_zone)
-            .replace(tzinfo=None)
-        )
-        return {
-            tz: (self._get_zone(tz) or default_zone)
-            .localize(wall_time)
-            .astimezone(pytz.utc)
-            .replace(tzinfo=None)
-            for (tz,) in zones
-        }
-
-    @api.model
-    def _get_zone(self, name):
-        try:
-            return pytz.timezone(name) if name else None
-        except pytz.UnknownTimeZoneError:
-            return None
-
-    def _get_next_due_date(self):
-        """When the next recipients of the message are due: its scheduled
-        time, or in each customer's time zone the first local time among
-        the customers not sent to yet (False: now)."""
-        self.ensure_one()
-        if not (self.scheduled_date and self.scheduled_in_customer_tz):
-            return self.scheduled_date
-        pending = self.env.execute_query(
-            SQL(
-                "SELECT min(scheduled_date) FROM customer_message_recipient "
-                "WHERE message_id = %s AND state = 'new'",
-                self.id,
-            )
-        )[0][0]
-        if self.pending_partner_list:
-            # sql: the customers whose lines are not made yet, in one query
-            rows = self.env.execute_query(
-                SQL(
-                    "SELECT DISTINCT customer::int FROM customer_message, "
-                    "jsonb_array_elements(pending_partner_list) AS customer "
-                    "WHERE id = %s",
-                    self.id,
-                )
-            )
-            times = self._get_send_times([partner_id for (partner_id,) in rows])
-            pending = min(filter(None, [pending, *times.values()]), default=None)
-        return pending or False
-
     @api.model
     def _get_batch_size(self):
         return int(
@@ -794,20 +724,10 @@ class CustomerMessage(models.Model):
                         len(batch), remaining=remaining
                     )
             message._update_state()
-            if message.scheduled_in_customer_tz and message.state == "processing":
-                message._wait_for_next_zone()
+            if message.state == "processing":
+                # customers held (their time zone, quiet hours) come later
+                message._wait_for_held_recipients()
         return done
-
-    def _wait_for_next_zone(self):
-        """A message sent in each customer's time zone: once the due
-        customers are done, it waits for the next zone's time."""
-        self.ensure_one()
-        due_date = self._get_next_due_date()
-        if due_date and due_date > fields.Datetime.now():
-            self.due_date = due_date
-            self.env.ref("customer_messages.ir_cron_customer_message_process")._trigger(
-                at=due_date
-            )
 
     def _process_batch(self, lines, hand_over=False):
         """Queue a batch of lines of this message, then send it.

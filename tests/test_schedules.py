@@ -1,8 +1,11 @@
 from datetime import date, datetime, timedelta
 
+import psycopg2.errors
+
 from odoo import fields
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import Form, HttpCase, freeze_time, tagged
+from odoo.tools import mute_logger
 
 from .common import BrowserStartRetry, SendingCase
 
@@ -418,3 +421,118 @@ class TestSendInCustomerTimeZone(SendingCase):
         self.env["customer.message"]._cron_process()
         self.assertFalse(self.smtp_handler.messages)
         self.assertEqual(message.state, "new")
+
+
+@tagged("customer_messages", "post_install", "-at_install")
+class TestQuietHours(SendingCase):
+    """Quiet hours in each customer's time zone: the customers in them are
+    held, then sent to when they end, by the processing cron; never
+    dropped."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env.company.partner_id.tz = False
+        cls.user_sender.tz = "UTC"
+        cls.alice.tz = "Asia/Tokyo"
+        cls.bob.tz = "America/New_York"
+        cls.carol = cls._create_customer("Carol Nozone", email="carol@example.com")
+
+    def _pass_hours(self, message, hours):
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE customer_message_recipient SET scheduled_date = "
+            "scheduled_date - %s * interval '1 hour' WHERE message_id = %s",
+            (hours, message.id),
+        )
+        self.env.cr.execute(
+            "UPDATE customer_message SET due_date = due_date - %s * interval '1 hour'"
+            " WHERE id = %s",
+            (hours, message.id),
+        )
+        self.env.invalidate_all()
+
+    def test_held_until_the_window_ends(self):
+        now = fields.Datetime.now()
+        tokyo = (now.hour + 9) % 24  # the hour it is now in Tokyo
+        self.env["customer.message.quiet.hours"].create(
+            {"channel": "email", "start_hour": tokyo, "end_hour": (tokyo + 2) % 24}
+        )
+        message = (
+            self.env["customer.message"]
+            .with_user(self.user_sender)
+            ._send_to_customers(
+                self.alice | self.bob | self.carol,
+                {"subject": "Your new plan", "body_html": "<p>Hello</p>"},
+            )
+        )
+        self.assertEqual(len(self.received("bob@example.com")), 1)
+        self.assertEqual(len(self.received("carol@example.com")), 1)
+        self.assertFalse(self.received("alice@example.com"), "night in Tokyo")
+        self.assertEqual(message.state, "processing")
+        alice_line = message.recipient_ids.filtered(
+            lambda line: line.partner_id == self.alice
+        )
+        self.assertEqual(alice_line.state, "new")
+        # held until the end of the window, Tokyo time
+        end = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=2)
+        self.assertEqual(alice_line.scheduled_date, end)
+        self.assertEqual(message.due_date, end)
+
+        self.env["customer.message"]._cron_process()
+        self.assertFalse(self.received("alice@example.com"), "still quiet")
+        self._pass_hours(message, 2)
+        self.env["customer.message"]._cron_process()
+        self.assertEqual(len(self.received("alice@example.com")), 1)
+        self.assertEqual(len(self.smtp_handler.messages), 3, "each once")
+        self.assertEqual(message.state, "sent")
+
+    def test_next_allowed_time(self):
+        Quiet = self.env["customer.message.quiet.hours"]
+        night = Quiet.create({"channel": "sms", "start_hour": 21.0, "end_hour": 8.0})
+        lunch = Quiet.create({"channel": "sms", "start_hour": 8.0, "end_hour": 9.5})
+        day = datetime(2026, 12, 7)
+        self.assertEqual(
+            night._get_next_allowed(day.replace(hour=22, minute=30)),
+            datetime(2026, 12, 8, 8, 0),
+        )
+        self.assertEqual(
+            night._get_next_allowed(day.replace(hour=7)), day.replace(hour=8)
+        )
+        self.assertEqual(
+            night._get_next_allowed(day.replace(hour=12)), day.replace(hour=12)
+        )
+        self.assertEqual(
+            (night | lunch)._get_next_allowed(day.replace(hour=23)),
+            datetime(2026, 12, 8, 9, 30),
+            "one window after the other",
+        )
+        self.assertEqual(night.display_name, "No SMS from 21:00 to 08:00")
+
+    def test_channel_and_automations(self):
+        Quiet = self.env["customer.message.quiet.hours"]
+        window = Quiet.create(
+            {
+                "channel": "sms",
+                "start_hour": 0.0,
+                "end_hour": 23.99,
+                "include_automated": False,
+            }
+        )
+        Message = self.env["customer.message"]
+        email = Message.new({"channel": "email", "origin": "manual"})
+        sms = Message.new({"channel": "sms", "origin": "manual"})
+        automated = Message.new({"channel": "sms", "origin": "automated"})
+        self.assertFalse(Quiet._get_for_message(email))
+        self.assertEqual(Quiet._get_for_message(sms), window)
+        self.assertFalse(Quiet._get_for_message(automated))
+        with (
+            self.assertRaises(psycopg2.errors.CheckViolation),
+            mute_logger("odoo.sql_db"),
+            self.env.cr.savepoint(),
+        ):
+            Quiet.create({"channel": "sms", "start_hour": 8.0, "end_hour": 8.0})
+        with self.assertRaises(AccessError):
+            Quiet.with_user(self.user_sender).create(
+                {"channel": "sms", "start_hour": 20.0, "end_hour": 8.0}
+            )
