@@ -79,11 +79,10 @@ class CustomerMessageQuietHours(models.Model):
 
     def _get_next_allowed(self, moment):
         """The first local time from ``moment`` outside every window."""
-        for _window in range(len(self) + 1):
-            holding = self.filtered(lambda window: window._contains(moment))
+        for _step in range(len(self) + 1):
+            holding = next((w for w in self if w._contains(moment)), None)
             if not holding:
                 return moment
-            window = holding[0]
-            end = datetime.combine(moment.date(), self._to_time(window.end_hour))
+            end = datetime.combine(moment.date(), self._to_time(holding.end_hour))
             moment = end if end > moment else end + timedelta(days=1)
         return moment
