@@ -12,6 +12,7 @@ from . import customer_message_receipts
 from . import customer_message_approval
 from . import customer_message_timing
 from . import customer_message_quiet_hours
+from . import customer_message_fallback
 from . import customer_message_schedule
 from . import account_move
 from . import ir_actions_report

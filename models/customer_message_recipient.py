@@ -92,6 +92,15 @@ class CustomerMessageRecipient(models.Model):
     read_date = fields.Datetime(
         string="Read on", help="When the customer opened it in the portal."
     )
+    fallback_line_id = fields.Many2one(
+        "customer.message.recipient",
+        string="Fallback",
+        readonly=True,
+        index="btree_not_null",
+        ondelete="set null",
+        help="The line of the message sent on the fallback channel, since this "
+        "one did not reach the customer.",
+    )
     acknowledged_date = fields.Datetime(
         string="Acknowledged on",
         readonly=True,

@@ -117,6 +117,14 @@ class CustomerMessageComposer(models.TransientModel):
     )
     scheduled_date = fields.Datetime(string="Send at", help="Leave empty to send now.")
     needs_approval = fields.Boolean(compute="_compute_needs_approval")
+    fallback_channel = fields.Selection(
+        [("sms", "SMS"), ("email", "Email")],
+        string="If not reached, send by",
+        help="Customers it does not reach (no valid email address, a failed "
+        "delivery, or unread in the portal after the hours given) get it on this "
+        "channel, once.",
+    )
+    fallback_hours = fields.Integer(string="Unread after (hours)", default=24)
     ask_acknowledgement = fields.Boolean(
         string="Ask to acknowledge",
         help="The portal page offers an I acknowledge button; the history shows "
@@ -467,6 +475,10 @@ class CustomerMessageComposer(models.TransientModel):
             "channel": self.channel,
             "ask_acknowledgement": self.ask_acknowledgement
             and self.channel in PORTAL_CHANNELS,
+            "fallback_channel": self.fallback_channel
+            if self.fallback_channel != self.channel
+            else False,
+            "fallback_hours": self.fallback_hours,
             "template_id": self.template_id.id,
             "lang": self.template_id.lang or "{{ object.lang }}",
             # _origin: the records themselves, also while the form is edited
