@@ -392,9 +392,13 @@ class CustomerMessageRule(models.Model):
             ),
         }
 
-    def _run(self, now):
+    def _run(self, now, process="auto"):
         """Send each step's message to the customers of its due documents
         (one message per step), and log the documents sent.
+
+        :param str process: see ``customer.message._send_to_customers``; the
+            cron hands the messages to the processing cron ("cron"), which
+            commits as it sends
 
         :return: the customer.message records sent
         """
@@ -403,21 +407,29 @@ class CustomerMessageRule(models.Model):
         Message = self.env["customer.message"].with_company(self.company_id)
         Log = self.env["customer.message.rule.log"]
         sent = Message
+        date_field = self._get_trigger_setup()[1]
         steps = self.step_ids.sorted(lambda s: (s.offset_days, s.id))
         for step, next_step in zip(steps, [*steps[1:], None], strict=True):
             documents = self._get_due_documents(step, next_step, today)
             if not documents:
                 continue
-            keys = Message._get_trigger_keys(documents, f"rule-step-{step.id}")
+            # one key per customer and step, naming the documents and their
+            # dates (a customer blocked again is reminded again)
+            keys = Message._get_trigger_keys(
+                documents,
+                f"rule-step-{step.id}",
+                label=lambda document: f"{document.id}@{document[date_field]}",
+            )
             documents = Message._get_untriggered(documents, keys)
             if not documents:
                 continue
             message = Message.with_context(
                 customer_messages_trigger_keys=keys
             )._send_to_customers(
-                documents, self._prepare_message_values(step, documents)
+                documents,
+                self._prepare_message_values(step, documents),
+                process=process,
             )
-            _model, date_field, _path, _domain = self._get_trigger_setup()
             customers = {
                 document.id: Message._get_customers_of(document)
                 for document in documents
@@ -475,7 +487,7 @@ class CustomerMessageRule(models.Model):
             if rule._is_in_slot(now):
                 try:
                     with self.env.cr.savepoint():
-                        rule._run(now)
+                        rule._run(now, process="cron")
                 except Exception as error:  # noqa: BLE001 - one rule's error
                     # must not stop the others: logged, sent again next slot
                     _logger.warning(

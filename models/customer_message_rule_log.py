@@ -19,15 +19,12 @@ class CustomerMessageRuleLog(models.Model):
     )
     step_id = fields.Many2one(
         "customer.message.rule.step",
-        string="Step",
         required=True,
         index=True,
         ondelete="cascade",
     )
     company_id = fields.Many2one(related="rule_id.company_id", store=True, index=True)
-    message_id = fields.Many2one(
-        "customer.message", string="Message", index=True, ondelete="set null"
-    )
+    message_id = fields.Many2one("customer.message", index=True, ondelete="set null")
     partner_id = fields.Many2one(
         "res.partner", string="Customer", index=True, ondelete="cascade"
     )

@@ -44,7 +44,6 @@ class CustomerMessageRuleStep(models.Model):
     )
     template_id = fields.Many2one(
         "mail.template",
-        string="Template",
         required=True,
         domain=[("model", "=", "res.partner")],
         ondelete="restrict",
@@ -83,9 +82,7 @@ class CustomerMessageRuleStep(models.Model):
     def _compute_display_name(self):
         for step in self:
             if step.timing == "before":
-                step.display_name = self.env._(
-                    "%(days)s day(s) before", days=step.days
-                )
+                step.display_name = self.env._("%(days)s day(s) before", days=step.days)
             else:
                 step.display_name = self.env._("%(days)s day(s) after", days=step.days)
 

@@ -21,19 +21,25 @@ class CustomerMessage(models.Model):
     )
 
     @api.model
-    def _get_trigger_keys(self, records, prefix, suffix=""):
+    def _get_trigger_keys(self, records, prefix, suffix="", label=None):
         """{customer id: key} one key per customer of the records:
         ``prefix:model:ids of the customer's records`` + ``suffix``.
 
         The customers are found as ``_send_to_customers`` finds them (the
-        context key customer_messages_partner_field included)."""
+        context key customer_messages_partner_field included).
+
+        :param label: record -> str, what names a record in the key (its id
+            by default; e.g. its id and a date, for a record that may trigger
+            again on another date)
+        """
         by_customer = defaultdict(list)
-        for record in records:
-            by_customer[self._get_customers_of(record).id].append(record.id)
+        for record in records.sorted("id"):
+            by_customer[self._get_customers_of(record).id].append(
+                label(record) if label else str(record.id)
+            )
         return {
-            partner_id: f"{prefix}:{records._name}:{','.join(map(str, sorted(ids)))}"
-            + suffix
-            for partner_id, ids in by_customer.items()
+            partner_id: f"{prefix}:{records._name}:{','.join(labels)}" + suffix
+            for partner_id, labels in by_customer.items()
         }
 
     @api.model

@@ -13,3 +13,4 @@ from . import test_bounce
 from . import test_history
 from . import test_limits
 from . import test_schedules
+from . import test_rules

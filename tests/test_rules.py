@@ -1,4 +1,5 @@
 from datetime import date, datetime, timedelta
+from itertools import cycle
 
 from odoo import Command, fields
 from odoo.exceptions import AccessError, ValidationError
@@ -57,7 +58,7 @@ class TestRules(HttpCase, SendingCase, SMSGatewayCase):
                             }
                         )
                         for (days, timing), template in zip(
-                            steps, self.step_templates, strict=False
+                            steps, cycle(self.step_templates), strict=False
                         )
                     ],
                     **values,
@@ -72,7 +73,12 @@ class TestRules(HttpCase, SendingCase, SMSGatewayCase):
         self._trigger()
 
     def _trigger(self):
+        """The reminders' cron, then the cron that sends the messages it
+        queued."""
         self.cron.method_direct_trigger()
+        self.env.ref(
+            "customer_messages.ir_cron_customer_message_process"
+        ).method_direct_trigger()
         self.env.invalidate_all()
 
     def _set_due(self, invoice, due):
