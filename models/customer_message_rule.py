@@ -48,7 +48,7 @@ class CustomerMessageRule(models.Model):
     active = fields.Boolean(default=True)
     trigger = fields.Selection(
         selection=TRIGGERS,
-        string="Sent on",
+        string="Reminder of",
         required=True,
         default="invoice_due",
         help="Invoice due date: unpaid invoices, before or after their due date. "
@@ -99,6 +99,7 @@ class CustomerMessageRule(models.Model):
         "skipped. Dunning steps are always sent while the invoice is unpaid.",
     )
     next_run = fields.Datetime(
+        string="Next run",
         compute="_compute_next_run",
         store=True,
         readonly=False,
