@@ -308,12 +308,26 @@ class CustomerMessageRule(models.Model):
 
     def _get_customer_domain(self, path, today):
         """The documents' customers the rule sends to: the resellers' customers
-        (if any); for payment reminders, not the paused ones."""
+        (if any), else every customer but those of resellers with a rule of
+        their own (same trigger and company); for payment reminders, not the
+        paused ones."""
         self.ensure_one()
         prefix = f"{path}." if path else ""
         domain = Domain.TRUE
         if self.reseller_ids:
             domain &= Domain(f"{prefix}reseller_id", "in", self.reseller_ids.ids)
+        else:
+            own = self.search(
+                [
+                    ("trigger", "=", self.trigger),
+                    ("company_id", "=", self.company_id.id),
+                    ("reseller_ids", "!=", False),
+                ]
+            ).reseller_ids
+            if own:
+                domain &= Domain(f"{prefix}reseller_id", "=", False) | Domain(
+                    f"{prefix}reseller_id", "not in", own.ids
+                )
         if self.trigger in INVOICE_TRIGGERS:
             domain &= Domain(f"{prefix}customer_reminder_pause", "=", False) | Domain(
                 f"{prefix}customer_reminder_pause", "<", today
@@ -385,11 +399,10 @@ class CustomerMessageRule(models.Model):
             ),
             "rule_id": self.id,
             "recipient_filter": self.env._(
-                "%(count)s %(documents)s, %(step)s %(trigger)s",
-                count=len(documents),
-                documents=self.env["ir.model"]._get(documents._name).name,
-                step=step.display_name,
+                "%(trigger)s, %(when)s: %(count)s document(s)",
                 trigger=dict(TRIGGERS)[self.trigger],
+                when=step.display_name,
+                count=len(documents),
             ),
         }
 

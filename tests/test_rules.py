@@ -258,11 +258,17 @@ class TestRules(HttpCase, SendingCase, SMSGatewayCase):
         self.assertEqual(len(self.received("alice@example.com")), 1)
         self.assertFalse(self.received("bob@example.com"), "not the reseller's")
 
-        # a policy for every customer reaches bob too, alice once by it
+        # the policy for every customer reaches bob, not the customers of
+        # the reseller with a policy of its own
         every = self._rule(trigger="dunning", name="Everybody")
         self._run_cron(every)
         self.assertEqual(len(self.received("bob@example.com")), 1)
+        self.assertEqual(len(self.received("alice@example.com")), 1)
+        # the reseller's policy archived: the one for everybody applies
+        rule.active = False
+        self._run_cron(every)
         self.assertEqual(len(self.received("alice@example.com")), 2)
+        self.assertEqual(len(self.received("bob@example.com")), 1)
 
     def test_working_hours(self):
         # Saturday 9 January 2027, 10:00 in Brussels (09:00 UTC)
