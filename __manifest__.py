@@ -27,6 +27,7 @@
         "views/res_partner_views.xml",
         "views/account_move_views.xml",
         "views/ir_actions_server_views.xml",
+        "views/customer_message_rule_views.xml",
         "views/customer_message_portal_templates.xml",
         "wizards/customer_message_composer_views.xml",
         "data/base_automation_data.xml",
@@ -41,6 +42,7 @@
         "demo/account_move_demo.xml",
         "demo/customer_message_demo.xml",
         "demo/customer_message_schedule_demo.xml",
+        "demo/customer_message_rule_demo.xml",
     ],
     "assets": {
         "web.assets_backend": ["customer_messages/static/src/**/*"],

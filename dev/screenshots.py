@@ -245,6 +245,21 @@ class Screenshots:
         self.settle(page, ".o_form_view .o_form_sheet")
         self.shoot(page, "recurring_message")
 
+    def rules(self, page: Page):
+        # the demo's dunning policy, archived (it sends nothing in the demo)
+        ids = self.rpc(
+            page,
+            "customer.message.rule",
+            "search",
+            [["name", "=", "Dunning of unpaid invoices"], ["active", "=", False]],
+        )
+        if not ids:
+            self.skipped.append("reminder_rule: no demo dunning rule")
+            return
+        page.goto(f"{self.url}/odoo/customer-message-rules/{ids[0]}")
+        self.settle(page, ".o_form_view .o_form_sheet")
+        self.shoot(page, "reminder_rule")
+
     # ------------------------------------------------------------------
     # portal
     # ------------------------------------------------------------------
@@ -298,6 +313,7 @@ class Screenshots:
                 self.history(page)
                 self.email_log(page)
                 self.schedules(page)
+                self.rules(page)
                 admin.close()
 
                 customer = browser.new_context(**options)

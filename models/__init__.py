@@ -26,3 +26,8 @@ from . import sms_sms
 from . import sms_tracker
 from . import res_partner
 from . import res_partner_bounce
+from . import customer_message_triggers
+from . import customer_message_rule
+from . import customer_message_rule_step
+from . import customer_message_rule_log
+from . import res_partner_reminders

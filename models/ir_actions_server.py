@@ -1,5 +1,3 @@
-from collections import defaultdict
-
 from odoo import api, fields, models
 from odoo.fields import Domain
 from odoo.tools.safe_eval import safe_eval
@@ -114,31 +112,11 @@ class IrActionsServer(models.Model):
         Message = self.env["customer.message"].with_context(
             customer_messages_partner_field=self.customer_message_partner_field_id.name
         )
-        by_customer = defaultdict(list)
-        for record in records:
-            by_customer[Message._get_customers_of(record).id].append(record.id)
         suffix = (
             f":{fields.Date.context_today(self)}" if self.usage == "ir_cron" else ""
         )
-        keys = {
-            partner_id: f"{self.id}:{records._name}:{','.join(map(str, sorted(ids)))}"
-            + suffix
-            for partner_id, ids in by_customer.items()
-        }
-        done = set(
-            self.env["customer.message.recipient"]
-            .sudo()  # sudo: the keys are unique across companies
-            .search([("trigger_key", "in", list(keys.values()))])
-            .mapped("trigger_key")
-        )
-        todo = records.browse(
-            [
-                record_id
-                for partner_id, ids in by_customer.items()
-                if keys[partner_id] not in done
-                for record_id in ids
-            ]
-        )
+        keys = Message._get_trigger_keys(records, str(self.id), suffix)
+        todo = Message._get_untriggered(records, keys)
         if not todo:
             return Message
         name = self.base_automation_id.name or self.name

@@ -1,0 +1,46 @@
+from odoo import api, fields, models
+
+
+class ResPartner(models.Model):
+    """What the reminder rules (customer.message.rule) read on customers: since
+    when the customer has its status, and a pause of payment reminders."""
+
+    _inherit = "res.partner"
+
+    customer_status_date = fields.Date(
+        string="Status since",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        help="When the customer status last changed.",
+    )
+    customer_reminder_pause = fields.Date(
+        string="Reminders paused until",
+        copy=False,
+        tracking=True,
+        groups="customer_messages.customer_messages_group_user",
+        help="No payment reminder (reminder rules on invoices, dunning) is sent to "
+        "this customer up to and including this day.",
+    )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        today = fields.Date.context_today(self)
+        for vals in vals_list:
+            if vals.get("customer_status") and "customer_status_date" not in vals:
+                vals["customer_status_date"] = today
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if "customer_status" not in vals or "customer_status_date" in vals:
+            return super().write(vals)
+        changed = self.filtered(
+            lambda partner: partner.customer_status != vals["customer_status"]
+        )
+        result = super().write(vals)
+        if changed:
+            # sudo: the date follows a change the user was allowed to make
+            changed.sudo().write(
+                {"customer_status_date": fields.Date.context_today(self)}
+            )
+        return result
