@@ -26,3 +26,7 @@ from . import sms_sms
 from . import sms_tracker
 from . import res_partner
 from . import res_partner_bounce
+from . import customer_incident
+from . import customer_message_incident
+from . import mail_render_mixin
+from . import res_partner_incident

@@ -16,3 +16,4 @@ from . import test_schedules
 from . import test_read_receipts
 from . import test_approval
 from . import test_fallback
+from . import test_incidents
