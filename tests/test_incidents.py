@@ -65,9 +65,7 @@ class IncidentCase(SendingCase, SMSGatewayCase):
     def _incident(self, user=None, **values):
         """An incident made in its form, as staff do (a plain Messages /
         User by default)."""
-        form = Form(
-            self.env["customer.incident"].with_user(user or self.user_sender)
-        )
+        form = Form(self.env["customer.incident"].with_user(user or self.user_sender))
         form.name = values.pop("name", "Fiber cut in North Town")
         form.kind = values.pop("kind", "outage")
         form.tz = "UTC"
@@ -328,9 +326,7 @@ class TestIncidents(IncidentCase):
 
     def test_scheduled_notice_that_cannot_go_returns_to_draft(self):
         start = fields.Datetime.now() + timedelta(hours=1)
-        incident = self._incident(
-            kind="maintenance", date_start=start, notify_hours=2
-        )
+        incident = self._incident(kind="maintenance", date_start=start, notify_hours=2)
         incident.action_schedule_notice()
         self.carol.customer_status = self.alice.customer_status = "inactive"
         self._run_cron()
