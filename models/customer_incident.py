@@ -364,6 +364,13 @@ class CustomerIncident(models.Model):
     def _check_ready(self):
         """A notice can be sent: someone is affected, templates are set."""
         self.ensure_one()
+        if not self.active:
+            raise UserError(
+                self.env._(
+                    "%(name)s is archived: unarchive it to send its notice.",
+                    name=self.name,
+                )
+            )
         if not self._get_service_types() and not (self.location_ids or self.tariff_ids):
             raise UserError(
                 self.env._(

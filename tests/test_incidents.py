@@ -126,6 +126,10 @@ class TestIncidents(IncidentCase):
         self.assertEqual(empty.affected_count, 0)
         with self.assertRaises(UserError):
             empty.action_send_notice()
+        # an archived incident sends nothing
+        incident.action_archive()
+        with self.assertRaises(UserError):
+            incident.action_send_notice()
         self.assertFalse(FakeGateway.received or self.smtp_handler.messages)
 
     def test_affected_count_is_sql(self):
