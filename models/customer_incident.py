@@ -406,10 +406,10 @@ class CustomerIncident(models.Model):
         self.env.execute_query(
             SQL(
                 "INSERT INTO customer_incident_audience_rel (incident_id, partner_id) "
-                "SELECT %s, affected.id FROM (%s) AS affected "
+                "SELECT %s, affected.id FROM %s AS affected "
                 "ON CONFLICT DO NOTHING",
                 self.id,
-                query.select(),
+                query.subselect(),
             )
         )
         self.invalidate_recordset(["audience_partner_ids"])

@@ -203,6 +203,31 @@ class TestIncidents(IncidentCase):
             self.alice | self.carol,
         )
 
+    def test_large_audience_sms_first_by_the_cron(self):
+        """More customers than are sent at once: the two messages go to the
+        sending cron, which sends the SMS first."""
+        belgium = self.env.ref("base.be")
+        self.env["res.partner"].create(
+            [
+                {
+                    "name": f"Customer {number}",
+                    "customer_status": "active",
+                    "email": f"customer{number}@example.com",
+                    "phone": f"+32 470 00 00 {number:02d}",
+                    "country_id": belgium.id,
+                    "location_id": self.location_south.id,
+                }
+                for number in range(55)
+            ]
+        )
+        incident = self._incident(locations=self.location_south)
+        self.assertEqual(incident.affected_count, 56)
+        incident.action_send_notice()
+        self.assertFalse(self.arrivals, "handed to the cron")
+        self.env["customer.message"]._cron_process()
+        self.assertEqual(self.arrivals, ["sms"] * 56 + ["email"] * 56)
+        self.assertEqual(set(incident.notice_message_ids.mapped("state")), {"sent"})
+
     def test_updates_and_resolved_go_to_the_first_audience(self):
         incident = self._incident()
         incident.action_send_notice()
