@@ -47,6 +47,7 @@ CHANNEL = "Customer portal & Email"
 SUBJECT = "Your unpaid invoices, {{ object.name }}"
 PORTAL_SUBJECT = "Your unpaid invoices, Joel Willis"
 CUSTOMER = "Greenfield Bakery"
+INCIDENT = "Network upgrade in Hillcrest"
 
 
 class Screenshots:
@@ -260,6 +261,18 @@ class Screenshots:
         self.settle(page, ".o_form_view .o_form_sheet")
         self.shoot(page, "reminder_rule")
 
+    def incidents(self, page: Page):
+        # the demo's planned maintenance (archived: it sends nothing)
+        (incident_id,) = self.rpc(
+            page,
+            "customer.incident",
+            "search",
+            [("name", "=", INCIDENT), ("active", "in", (True, False))],
+        )
+        page.goto(f"{self.url}/odoo/customer-incidents/{incident_id}")
+        self.settle(page, ".o_form_view .o_form_sheet")
+        self.shoot(page, "incident")
+
     # ------------------------------------------------------------------
     # portal
     # ------------------------------------------------------------------
@@ -314,6 +327,7 @@ class Screenshots:
                 self.email_log(page)
                 self.schedules(page)
                 self.rules(page)
+                self.incidents(page)
                 admin.close()
 
                 customer = browser.new_context(**options)

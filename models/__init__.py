@@ -31,3 +31,7 @@ from . import customer_message_rule
 from . import customer_message_rule_step
 from . import customer_message_rule_log
 from . import res_partner_reminders
+from . import customer_incident
+from . import customer_message_incident
+from . import mail_render_mixin
+from . import res_partner_incident

@@ -17,3 +17,4 @@ from . import test_read_receipts
 from . import test_approval
 from . import test_fallback
 from . import test_rules
+from . import test_incidents

@@ -1,0 +1,615 @@
+import logging
+from datetime import timedelta
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError, ValidationError
+from odoo.fields import Domain
+from odoo.tools import SQL
+
+from odoo.addons.base.models.res_partner import _tz_get
+
+_logger = logging.getLogger(__name__)
+
+# The notices of an incident, in the order they go out, with the template
+# field each one uses.
+NOTICES = {
+    "notice": "notice_template_id",
+    "update": "update_template_id",
+    "resolved": "resolved_template_id",
+}
+# Each notice goes by SMS first (the customers' internet may be down), then
+# by email and to the portal.
+NOTICE_CHANNELS = ("sms", "portal_email")
+SERVICE_TYPES = {
+    "service_internet": "internet",
+    "service_voice": "voice",
+    "service_custom": "custom",
+}
+OPEN_STATES = ("announced", "ongoing")
+
+
+class CustomerIncident(models.Model):
+    """An outage or a planned maintenance and the notices sent about it.
+
+    The affected customers are found by the incident's scope (locations,
+    tariff plans, service types: ``_get_affected_domain``). The first notice
+    freezes them (``audience_partner_ids``): the updates and the resolved
+    notice go to the same customers, even if they moved since. Each notice
+    is two messages of ``customer.message._send_to_customers``, SMS first,
+    then email and portal, each with an idempotency key: a double click or
+    a cron running twice sends once."""
+
+    _name = "customer.incident"
+    _description = "Outage or maintenance"
+    _inherit = ["mail.thread"]
+    _order = "date_start desc, id desc"
+    _check_company_auto = True
+
+    name = fields.Char(required=True, tracking=True)
+    kind = fields.Selection(
+        selection=[
+            ("maintenance", "Planned maintenance"),
+            ("outage", "Unplanned outage"),
+        ],
+        required=True,
+        default="outage",
+        tracking=True,
+    )
+    state = fields.Selection(
+        selection=[
+            ("draft", "Draft"),
+            ("planned", "Notice scheduled"),
+            ("announced", "Announced"),
+            ("ongoing", "Ongoing"),
+            ("resolved", "Resolved"),
+        ],
+        default="draft",
+        required=True,
+        index=True,
+        copy=False,
+        tracking=True,
+    )
+    active = fields.Boolean(default=True)
+    company_id = fields.Many2one(
+        "res.company", required=True, index=True, default=lambda self: self.env.company
+    )
+    user_id = fields.Many2one(
+        "res.users",
+        string="Responsible",
+        default=lambda self: self.env.user,
+        help="The author of the notices sent automatically.",
+    )
+    date_start = fields.Datetime(
+        string="Start", required=True, default=fields.Datetime.now, tracking=True
+    )
+    date_end = fields.Datetime(string="Expected end", tracking=True)
+    date_resolved = fields.Datetime(string="Resolved on", readonly=True, copy=False)
+    tz = fields.Selection(
+        selection=_tz_get,
+        string="Timezone",
+        required=True,
+        default=lambda self: self.env.user.tz or "UTC",
+        help="The times in the notices of customers who have no timezone.",
+    )
+    public_description = fields.Text(
+        string="Text for customers",
+        help="What customers read in the notices and in the banner of their portal.",
+    )
+    update_note = fields.Text(
+        string="Latest update",
+        help="What Send update tells customers; also shown in their portal.",
+    )
+    # --- scope
+    location_ids = fields.Many2many(
+        "customer.location",
+        "customer_incident_customer_location_rel",
+        "incident_id",
+        "location_id",
+        string="Locations",
+        check_company=True,
+    )
+    tariff_ids = fields.Many2many(
+        "customer.tariff",
+        "customer_incident_customer_tariff_rel",
+        "incident_id",
+        "tariff_id",
+        string="Tariff plans",
+        check_company=True,
+    )
+    service_internet = fields.Boolean(string="Internet")
+    service_voice = fields.Boolean(string="Voice")
+    service_custom = fields.Boolean(string="Custom services")
+    affected_count = fields.Integer(
+        string="Affected customers", compute="_compute_affected_count"
+    )
+    # --- notices
+    notify_hours = fields.Integer(
+        string="Notify hours ahead",
+        default=48,
+        help="Planned maintenance: the notice goes out this many hours before "
+        "the start, once scheduled.",
+    )
+    notify_date = fields.Datetime(
+        string="Notice due",
+        compute="_compute_notify_date",
+        store=True,
+        index="btree_not_null",
+    )
+    notice_template_id = fields.Many2one(
+        "mail.template",
+        string="Notice template",
+        domain=[("model", "=", "res.partner")],
+        default=lambda self: self.env.ref(
+            "customer_messages.mail_template_incident_notice", raise_if_not_found=False
+        ),
+        ondelete="restrict",
+    )
+    update_template_id = fields.Many2one(
+        "mail.template",
+        string="Update template",
+        domain=[("model", "=", "res.partner")],
+        default=lambda self: self.env.ref(
+            "customer_messages.mail_template_incident_update", raise_if_not_found=False
+        ),
+        ondelete="restrict",
+    )
+    resolved_template_id = fields.Many2one(
+        "mail.template",
+        string="Resolved template",
+        domain=[("model", "=", "res.partner")],
+        default=lambda self: self.env.ref(
+            "customer_messages.mail_template_incident_resolved",
+            raise_if_not_found=False,
+        ),
+        ondelete="restrict",
+    )
+    audience_partner_ids = fields.Many2many(
+        "res.partner",
+        "customer_incident_audience_rel",
+        "incident_id",
+        "partner_id",
+        string="Notified customers",
+        readonly=True,
+        copy=False,
+        help="The customers of the first notice: every later notice goes to them.",
+    )
+    audience_count = fields.Integer(
+        string="Notified customers count", compute="_compute_audience_count"
+    )
+    notice_date = fields.Datetime(string="First notice on", readonly=True, copy=False)
+    update_count = fields.Integer(string="Updates sent", readonly=True, copy=False)
+    last_update_note = fields.Text(readonly=True, copy=False)
+    notice_message_ids = fields.One2many(
+        "customer.message", "incident_id", string="Notices"
+    )
+    notice_count = fields.Integer(
+        string="Notices sent", compute="_compute_notice_count"
+    )
+
+    _dates_ordered = models.Constraint(
+        "CHECK (date_end IS NULL OR date_end >= date_start)",
+        "An incident cannot end before it starts.",
+    )
+    _notify_hours_positive = models.Constraint(
+        "CHECK (notify_hours >= 0)", "Notify a positive number of hours ahead."
+    )
+
+    @api.depends(
+        "location_ids",
+        "tariff_ids",
+        "service_internet",
+        "service_voice",
+        "service_custom",
+        "company_id",
+    )
+    def _compute_affected_count(self):
+        Partner = self.env["res.partner"]
+        for incident in self:
+            incident.affected_count = Partner.search_count(
+                incident._get_affected_domain()
+            )
+
+    def _compute_audience_count(self):
+        counts = dict(
+            self.env["res.partner"]._read_group(
+                [("customer_incident_ids", "in", self.ids)],
+                ["customer_incident_ids"],
+                ["__count"],
+            )
+        )
+        for incident in self:
+            incident.audience_count = counts.get(incident, 0)
+
+    @api.depends("kind", "date_start", "notify_hours")
+    def _compute_notify_date(self):
+        for incident in self:
+            if incident.kind == "maintenance" and incident.date_start:
+                incident.notify_date = incident.date_start - timedelta(
+                    hours=incident.notify_hours
+                )
+            else:
+                incident.notify_date = False
+
+    def _compute_notice_count(self):
+        counts = dict(
+            self.env["customer.message"]._read_group(
+                [("incident_id", "in", self.ids)], ["incident_id"], ["__count"]
+            )
+        )
+        for incident in self:
+            incident.notice_count = counts.get(incident, 0)
+
+    @api.constrains("notice_template_id", "update_template_id", "resolved_template_id")
+    def _check_template_model(self):
+        templates = (
+            self.notice_template_id
+            | self.update_template_id
+            | self.resolved_template_id
+        )
+        templates._check_customer_message_template()
+
+    def write(self, vals):
+        result = super().write(vals)
+        if {"date_start", "notify_hours", "kind", "state"} & set(vals):
+            self._trigger_cron()
+        return result
+
+    # ------------------------------------------------------------------
+    # ACTIONS
+    # ------------------------------------------------------------------
+
+    def action_schedule_notice(self):
+        """Planned maintenance: the notice goes out by itself, notify_hours
+        before the start (the cron ``_cron_send_notices``)."""
+        for incident in self:
+            if incident.state != "draft" or incident.kind != "maintenance":
+                raise UserError(
+                    self.env._(
+                        "Only a draft planned maintenance gets a scheduled notice: "
+                        "send the notice of %(name)s now instead.",
+                        name=incident.name,
+                    )
+                )
+            incident._check_ready()
+        self.write({"state": "planned"})
+        return True
+
+    def action_back_to_draft(self):
+        """A scheduled notice not sent yet is called off."""
+        self.filtered(lambda incident: incident.state == "planned").write(
+            {"state": "draft"}
+        )
+        return True
+
+    def action_send_notice(self):
+        for incident in self:
+            incident._send_first_notice()
+        return True
+
+    def action_start(self):
+        self.filtered(lambda incident: incident.state == "announced").write(
+            {"state": "ongoing"}
+        )
+        return True
+
+    def action_send_update(self):
+        for incident in self:
+            incident._send_update()
+        return True
+
+    def action_send_resolved(self):
+        for incident in self:
+            incident._send_resolved()
+        return True
+
+    def action_view_affected(self):
+        """The customers of the notices once the first is sent, else those
+        the scope finds now."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "customer_messages.res_partner_action_customers"
+        )
+        if self.notice_date:
+            domain = [("customer_incident_ids", "in", self.ids)]
+            name = self.env._("Notified customers of %(name)s", name=self.name)
+        else:
+            domain = list(self._get_affected_domain())
+            name = self.env._("Customers affected by %(name)s", name=self.name)
+        action.update(domain=domain, name=name)
+        return action
+
+    def action_view_notices(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "customer_messages.customer_message_action"
+        )
+        action.update(
+            domain=[("incident_id", "=", self.id)],
+            context={"search_default_not_removed": 1},
+            name=self.env._("Notices of %(name)s", name=self.name),
+        )
+        return action
+
+    # ------------------------------------------------------------------
+    # AFFECTED CUSTOMERS
+    # ------------------------------------------------------------------
+
+    def _get_service_types(self):
+        self.ensure_one()
+        return [value for fname, value in SERVICE_TYPES.items() if self[fname]]
+
+    def _get_affected_domain(self):
+        """Extension point: the customers the incident affects, as a domain
+        on res.partner: the active customers of its company at one of its
+        locations (if any) with an active service on one of its tariff plans
+        and of one of its service types (if any). No scope: nobody."""
+        self.ensure_one()
+        service_types = self._get_service_types()
+        if not (self.location_ids or self.tariff_ids or service_types):
+            return Domain.FALSE
+        domain = Domain("customer_status", "=", "active") & Domain(
+            "company_id", "in", [False, self.company_id.id]
+        )
+        if self.location_ids:
+            domain &= Domain("location_id", "in", self.location_ids.ids)
+        if self.tariff_ids or service_types:
+            service = Domain("status", "=", "active")
+            if self.tariff_ids:
+                service &= Domain("tariff_id", "in", self.tariff_ids.ids)
+            if service_types:
+                service &= Domain("service_type", "in", service_types)
+            domain &= Domain("service_ids", "any", service)
+        return domain
+
+    def _check_ready(self):
+        """A notice can be sent: someone is affected, templates are set."""
+        self.ensure_one()
+        if not self.active:
+            raise UserError(
+                self.env._(
+                    "%(name)s is archived: unarchive it to send its notice.",
+                    name=self.name,
+                )
+            )
+        if not self._get_service_types() and not (self.location_ids or self.tariff_ids):
+            raise UserError(
+                self.env._(
+                    "Choose the locations, tariff plans or service types "
+                    "%(name)s affects first.",
+                    name=self.name,
+                )
+            )
+        if not self.notice_template_id:
+            raise UserError(
+                self.env._(
+                    "Choose the template of the notice of %(name)s.", name=self.name
+                )
+            )
+        if not self.env["res.partner"].search_count(
+            self._get_affected_domain(), limit=1
+        ):
+            raise UserError(
+                self.env._(
+                    "No active customer is affected by %(name)s: check its "
+                    "locations, tariff plans and service types.",
+                    name=self.name,
+                )
+            )
+
+    def _freeze_audience(self):
+        """Keep the customers affected now as the audience of every notice."""
+        self.ensure_one()
+        Partner = self.env["res.partner"].with_company(self.company_id)
+        query = Partner._search(self._get_affected_domain())
+        self.env.flush_all()
+        # sql: 100,000 customers are kept in one statement, never read
+        self.env.execute_query(
+            SQL(
+                "INSERT INTO customer_incident_audience_rel (incident_id, partner_id) "
+                "SELECT %s, affected.id FROM %s AS affected "
+                "ON CONFLICT DO NOTHING",
+                self.id,
+                query.subselect(),
+            )
+        )
+        self.invalidate_recordset(["audience_partner_ids"])
+
+    # ------------------------------------------------------------------
+    # SENDING
+    # ------------------------------------------------------------------
+
+    def _send_first_notice(self, origin="manual"):
+        """The first notice, to the customers affected now, who become the
+        audience of the later ones. Sent once: again, it returns the
+        messages sent the first time."""
+        self.ensure_one()
+        if self.notice_date:
+            return self.notice_message_ids.filtered(
+                lambda message: message.incident_notice == "notice"
+            )
+        if self.state not in ("draft", "planned"):
+            raise UserError(
+                self.env._("%(name)s is resolved: no notice is sent.", name=self.name)
+            )
+        self._check_ready()
+        self._freeze_audience()
+        messages = self._send_notice("notice", origin=origin)
+        now = fields.Datetime.now()
+        started = self.kind == "outage" or self.date_start <= now
+        self.write({"notice_date": now, "state": "ongoing" if started else "announced"})
+        return messages
+
+    def _send_update(self):
+        self.ensure_one()
+        if self.state not in OPEN_STATES:
+            raise UserError(
+                self.env._(
+                    "Updates are sent on announced or ongoing incidents only: "
+                    "send the notice of %(name)s first.",
+                    name=self.name,
+                )
+            )
+        if not (self.update_note or "").strip():
+            raise UserError(
+                self.env._(
+                    "Write the update for customers (Latest update) of %(name)s first.",
+                    name=self.name,
+                )
+            )
+        if self.update_note == self.last_update_note:
+            raise UserError(
+                self.env._(
+                    "This update of %(name)s was sent already: write what is new "
+                    "in Latest update first.",
+                    name=self.name,
+                )
+            )
+        number = self.update_count + 1
+        messages = self._send_notice("update", number=number)
+        self.write({"update_count": number, "last_update_note": self.update_note})
+        return messages
+
+    def _send_resolved(self):
+        self.ensure_one()
+        if self.state == "resolved":
+            return self.notice_message_ids.filtered(
+                lambda message: message.incident_notice == "resolved"
+            )
+        if self.state not in OPEN_STATES:
+            raise UserError(
+                self.env._(
+                    "%(name)s was never announced: send its notice first, or "
+                    "archive it.",
+                    name=self.name,
+                )
+            )
+        messages = self._send_notice("resolved")
+        self.write({"state": "resolved", "date_resolved": fields.Datetime.now()})
+        return messages
+
+    def _send_notice(self, notice, number=0, origin="manual"):
+        """Send one notice to the audience: one message per channel, SMS
+        first, each keyed ``incident-<id>-<notice>-<number>-<channel>``."""
+        self.ensure_one()
+        template = self[NOTICES[notice]]
+        if not template:
+            raise UserError(
+                self.env._(
+                    "Choose the template of this notice of %(name)s.", name=self.name
+                )
+            )
+        partners = self.audience_partner_ids
+        if not partners:
+            raise UserError(
+                self.env._("%(name)s has no customer to notify.", name=self.name)
+            )
+        Message = self.env["customer.message"].with_company(self.company_id)
+        messages = Message
+        for channel in NOTICE_CHANNELS:
+            messages |= Message._send_to_customers(
+                partners,
+                self._prepare_notice_values(notice, template, channel, origin),
+                key=f"incident-{self.id}-{notice}-{number}-{channel}",
+            )
+        return messages
+
+    def _prepare_notice_values(self, notice, template, channel, origin):
+        """The values of one notice's message (see _send_to_customers): the
+        template's own content, rendered per customer with the incident as
+        ``incident`` (see customer.message ``_render_for_partners``)."""
+        self.ensure_one()
+        labels = dict(self._fields["state"]._description_selection(self.env))
+        values = {
+            "template_id": template.id,
+            "sms_body": template.customer_message_sms_body or False,
+            "channel": channel,
+            "company_id": self.company_id.id,
+            "incident_id": self.id,
+            "incident_notice": notice,
+            "origin": origin,
+            "origin_ref": self.env._("Incident: %(name)s", name=self.name),
+            "recipient_filter": self.env._(
+                "Customers notified of %(name)s (%(state)s)",
+                name=self.name,
+                state=labels[self.state],
+            ),
+        }
+        if origin == "automated" and self.user_id:
+            values["author_id"] = self.user_id.id
+        return values
+
+    # ------------------------------------------------------------------
+    # CRON
+    # ------------------------------------------------------------------
+
+    def _trigger_cron(self):
+        cron = self.env.ref(
+            "customer_messages.ir_cron_customer_incident_notify",
+            raise_if_not_found=False,
+        )
+        if not cron:
+            return
+        now = fields.Datetime.now()
+        moments = set()
+        for incident in self:
+            if incident.state == "planned" and incident.notify_date:
+                moments.add(max(incident.notify_date, now))
+            if incident.state == "announced" and incident.date_start:
+                moments.add(max(incident.date_start, now))
+        for moment in moments:
+            # sudo: the cron is woken whoever schedules the notice
+            cron.sudo()._trigger(at=moment)
+
+    @api.model
+    def _cron_send_notices(self):
+        """Send the advance notices that are due, once each (the notice is
+        keyed, and the incident leaves the Notice scheduled state), then
+        mark the announced incidents that have started as ongoing."""
+        auto_commit = self.env["customer.message"]._auto_commit()
+        now = fields.Datetime.now()
+        due = self.search(
+            [("state", "=", "planned"), ("notify_date", "<=", now)],
+            order="notify_date, id",
+        )
+        for incident in due:
+            try:
+                with self.env.cr.savepoint():
+                    incident._send_first_notice(origin="automated")
+            except (UserError, ValidationError) as error:
+                # one incident's problem must not stop the others: it goes
+                # back to draft, with the reason in its chatter
+                _logger.warning(
+                    "Notice of incident %s could not be sent: %s", incident.id, error
+                )
+                incident.state = "draft"
+                incident.message_post(
+                    body=self.env._(
+                        "The scheduled notice could not be sent: %(error)s",
+                        error=str(error),
+                    )
+                )
+            if auto_commit:
+                self.env["ir.cron"]._commit_progress(1)
+        started = self.search([("state", "=", "announced"), ("date_start", "<=", now)])
+        started.write({"state": "ongoing"})
+
+    # ------------------------------------------------------------------
+    # PORTAL
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _get_portal_incidents(self, partner):
+        """The open incidents whose notices went to the customer of this
+        contact (its commercial partner or one of its contacts), sudoed,
+        for the portal banner."""
+        commercial = partner.commercial_partner_id
+        # sudo: portal users have no access to incidents; only the open
+        # incidents whose audience holds this very customer are returned,
+        # and the banner shows their public fields only
+        contacts = (
+            self.env["res.partner"].sudo()._search([("id", "child_of", commercial.id)])
+        )
+        return self.sudo().search(
+            [("state", "in", OPEN_STATES), ("audience_partner_ids", "in", contacts)],
+            order="date_start, id",
+        )
