@@ -23,3 +23,7 @@ from . import sms_sms
 from . import sms_tracker
 from . import res_partner
 from . import res_partner_bounce
+from . import customer_message_category
+from . import customer_message_preference
+from . import res_partner_consent
+from . import phone_blacklist

@@ -15,3 +15,4 @@ from . import test_limits
 from . import test_schedules
 from . import test_read_receipts
 from . import test_approval
+from . import test_consent
