@@ -2,7 +2,7 @@ import json
 import re
 
 from odoo.exceptions import AccessError, ValidationError
-from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests import Form, HttpCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
 from .common import FakeGateway, SendingCase, SMSGatewayCase
@@ -282,6 +282,27 @@ class TestConsent(HttpCase, SendingCase):
         ).sudo().method_direct_trigger()
         self.assertEqual(len(self.received("alice@example.com")), 1)
         self.assertFalse(self.received("pam@example.com"))
+
+    def test_staff_set_preferences_on_customer_form(self):
+        """A Messages / User turns SMS marketing off on the customer's form;
+        a locked category cannot be picked there."""
+        with Form(self.pam.with_user(self.user_sender)) as form:
+            with form.customer_message_preference_ids.new() as preference:
+                preference.category_id = self.marketing
+                preference.channel = "sms"
+        self.assertEqual(
+            self.pam.customer_message_preference_ids.mapped(
+                lambda p: (p.category_id, p.channel, p.opted_out)
+            ),
+            [(self.marketing, "sms", True)],
+        )
+        with (
+            self.assertRaises(ValidationError),
+            Form(self.pam.with_user(self.user_sender)) as form,
+        ):
+            with form.customer_message_preference_ids.new() as preference:
+                preference.category_id = self.legal
+                preference.channel = "email"
 
     def test_portal_user_reads_own_preferences_only(self):
         self.marketing._set_opt_out(self.pam | self.quinn, ["email", "sms"])
