@@ -29,6 +29,7 @@
         "views/ir_actions_server_views.xml",
         "views/customer_message_portal_templates.xml",
         "views/customer_message_category_views.xml",
+        "views/customer_message_preference_views.xml",
         "views/customer_message_consent_templates.xml",
         "wizards/customer_message_composer_views.xml",
         "data/base_automation_data.xml",
