@@ -35,3 +35,7 @@ from . import customer_incident
 from . import customer_message_incident
 from . import mail_render_mixin
 from . import res_partner_incident
+from . import customer_message_category
+from . import customer_message_preference
+from . import res_partner_consent
+from . import phone_blacklist

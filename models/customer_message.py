@@ -67,6 +67,16 @@ class CustomerMessage(models.Model):
         ondelete="set null",
         index="btree_not_null",
     )
+    category_id = fields.Many2one(
+        "customer.message.category",
+        compute="_compute_category_id",
+        store=True,
+        readonly=False,
+        index="btree_not_null",
+        ondelete="restrict",
+        help="What the message is about: customers who turned this category off "
+        "on the channel are excluded. By default, its template's.",
+    )
     author_id = fields.Many2one(
         "res.users", default=lambda self: self.env.user, index=True
     )
@@ -201,6 +211,13 @@ class CustomerMessage(models.Model):
     def _compute_is_test(self):
         for message in self:
             message.is_test = message.origin == "test"
+
+    @api.depends("template_id")
+    def _compute_category_id(self):
+        for message in self:
+            message.category_id = (
+                message.template_id.customer_message_category_id or message.category_id
+            )
 
     def _compute_render_model(self):
         for message in self:

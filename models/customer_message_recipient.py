@@ -1,5 +1,6 @@
 import logging
 from collections import defaultdict
+from urllib.parse import quote
 
 from markupsafe import Markup
 
@@ -55,6 +56,14 @@ class CustomerMessageRecipient(models.Model):
     origin = fields.Selection(related="message_id.origin", store=True, string="Type")
     message_date = fields.Datetime(
         related="message_id.date", store=True, string="Date", index=True
+    )
+    address_partner_id = fields.Many2one(
+        "res.partner",
+        string="Sent to contact",
+        index="btree_not_null",
+        ondelete="set null",
+        help="The contact of the customer the email went to, when its category "
+        "is routed to another contact than the customer (its invoice address).",
     )
     email = fields.Char(help="The address the email was sent to.")
     phone = fields.Char(help="The number the SMS was sent to.")
@@ -336,11 +345,36 @@ class CustomerMessageRecipient(models.Model):
             # addressed to the customer as Odoo's partner emails are: one
             # address built from the partner (see mail.mail), never a string
             # that a name could add addresses to
-            values["recipient_ids"] = [fields.Command.link(self.partner_id.id)]
+            values["recipient_ids"] = [
+                fields.Command.link((self.address_partner_id or self.partner_id).id)
+            ]
+            headers = self._get_unsubscribe_headers(email_from)
+            if headers:
+                values["headers"] = repr(headers)
         attachments = message.attachment_ids | self.attachment_ids
         if attachments:
             values["attachment_ids"] = [fields.Command.set(attachments.ids)]
         return values
+
+    def _get_unsubscribe_headers(self, email_from):
+        """The one-click unsubscribe headers (RFC 8058) of the email of this
+        line, when its category offers it (marketing), else {}: computed
+        without a query (the link is signed with the database secret, a
+        cached parameter)."""
+        self.ensure_one()
+        category = self.message_id.category_id
+        if not category.one_click_unsubscribe:
+            return {}
+        url = category._get_unsubscribe_url(self.partner_id.id, self.get_base_url())
+        links = [f"<{url}>"]
+        address = email_normalize(email_from or "")
+        if address:
+            subject = quote(f"Unsubscribe {category.name} {self.partner_id.id}")
+            links.append(f"<mailto:{address}?subject={subject}>")
+        return {
+            "List-Unsubscribe": ", ".join(links),
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        }
 
     def _hook_portal_email_body(self, body):
         """Extension point: the body of the email of the Customer portal &

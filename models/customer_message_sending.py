@@ -12,6 +12,7 @@ from odoo.addons.sms.tools.sms_api import SmsApi
 
 from ..tools.placeholders import placeholders_to_qweb
 from .customer_message import EMAIL_CHANNELS, PORTAL_CHANNELS, RENDERED_FIELDS
+from .customer_message_category import MESSAGE_PREFERENCE_CHANNELS
 
 _logger = logging.getLogger(__name__)
 
@@ -247,6 +248,7 @@ class CustomerMessage(models.Model):
         """Insert the lines of a batch of customers, in one query."""
         self.ensure_one()
         reasons = self._get_exclusion_reasons(partners)
+        addresses = self._get_address_partners(partners)
         trigger_keys = self.env.context.get("customer_messages_trigger_keys") or {}
         states, failures = [], []
         for partner_id in partners.ids:
@@ -269,20 +271,24 @@ class CustomerMessage(models.Model):
                 """INSERT INTO %(table)s (
                         message_id, partner_id, company_id, channel, origin,
                         message_date, email, phone, state, failure_reason,
-                        done_date, trigger_key, scheduled_date,
+                        done_date, trigger_key, scheduled_date, address_partner_id,
                         create_uid, create_date, write_uid, write_date)
                    SELECT message.id, partner.id, message.company_id,
                           message.channel, message.origin, message.date,
-                          COALESCE(NULLIF(message.test_email, ''), partner.email),
+                          COALESCE(NULLIF(message.test_email, ''), address.email),
                           COALESCE(NULLIF(message.test_phone, ''), partner.phone),
                           line.state, line.failure_reason,
                           CASE WHEN line.state = 'cancelled' THEN %(now)s END,
-                          line.trigger_key, zone.send_at,
+                          line.trigger_key, zone.send_at, line.address_id,
                           %(uid)s, %(now)s, %(uid)s, %(now)s
                      FROM unnest(%(partner_ids)s::int[], %(states)s::varchar[],
-                                 %(failures)s::text[], %(keys)s::varchar[])
-                          AS line(partner_id, state, failure_reason, trigger_key)
+                                 %(failures)s::text[], %(keys)s::varchar[],
+                                 %(addresses)s::int[])
+                          AS line(partner_id, state, failure_reason, trigger_key,
+                                  address_id)
                      JOIN res_partner partner ON partner.id = line.partner_id
+                     JOIN res_partner address
+                       ON address.id = COALESCE(line.address_id, line.partner_id)
                      JOIN customer_message message ON message.id = %(message_id)s
                 LEFT JOIN unnest(%(zones)s::varchar[], %(send_times)s::timestamp[])
                           AS zone(tz, send_at)
@@ -296,6 +302,7 @@ class CustomerMessage(models.Model):
                 states=states,
                 failures=failures,
                 keys=[trigger_keys.get(partner_id) for partner_id in partners.ids],
+                addresses=[addresses.get(partner_id) for partner_id in partners.ids],
                 message_id=self.id,
                 zones=list(send_times),
                 send_times=list(send_times.values()),
@@ -337,9 +344,11 @@ class CustomerMessage(models.Model):
             return []
         if self and self.test_phone:
             return []  # the number typed for the test, checked by the composer
+        category = self._get_exclusion_category()
+        rules = []
         if channel in EMAIL_CHANNELS:
             bounce_limit = self._get_bounce_limit()
-            return [
+            rules = [
                 (Domain("email", "=", False), self.env._("no email address")),
                 (
                     Domain("email_normalized", "=", False)
@@ -359,10 +368,15 @@ class CustomerMessage(models.Model):
                     self.env._("email address bounced"),
                 ),
             ]
-        if channel == "sms":
+            if category.recipient_route == "invoice":
+                # routed to the invoice contact: the customer's own address
+                # matters only for those without a usable one
+                routed = Domain("child_ids", "any", self._get_routing_contact_domain())
+                rules = [(domain & ~routed, reason) for domain, reason in rules]
+        elif channel == "sms":
             # phone_sanitized: the number in E.164 for the customer's country
             # (else the company's), as Odoo's SMS send it, or nothing
-            return [
+            rules = [
                 (Domain("phone", "=", False), self.env._("no phone number")),
                 (
                     Domain("phone_sanitized", "=", False),
@@ -370,15 +384,89 @@ class CustomerMessage(models.Model):
                         "phone number %(phone)s not usable for SMS", phone=partner.phone
                     ),
                 ),
+                (
+                    self._get_phone_blacklisted_domain(),
+                    lambda partner: self.env._(
+                        "phone number %(phone)s blacklisted (the customer sent STOP)",
+                        phone=partner.phone,
+                    ),
+                ),
             ]
-        if channel == "portal":
-            return [
+        elif channel == "portal":
+            rules = [
                 (
                     self._get_without_portal_domain(),
                     self.env._("no customer portal access"),
                 )
             ]
-        return []
+        if category and category.allow_opt_out:
+            rules.append(
+                (
+                    Domain(
+                        "customer_message_preference_ids",
+                        "any",
+                        Domain("category_id", "=", category.id)
+                        & Domain("channel", "in", MESSAGE_PREFERENCE_CHANNELS[channel])
+                        & Domain("opted_out", "=", True),
+                    ),
+                    self.env._(
+                        "opted out of %(category)s messages", category=category.name
+                    ),
+                )
+            )
+        return rules
+
+    def _get_exclusion_category(self):
+        """The category whose opt-outs exclude customers: the message's, or
+        for the composer (no message yet) the context key
+        customer_messages_category_id."""
+        if self:
+            return self.category_id
+        return self.env["customer.message.category"].browse(
+            self.env.context.get("customer_messages_category_id") or ()
+        )
+
+    @api.model
+    def _get_routing_contact_domain(self):
+        """The contacts of a customer a category routed to the invoice
+        address may send to: invoice addresses with one usable email address
+        (neither blacklisted nor bounced)."""
+        bounce_limit = self._get_bounce_limit()
+        domain = (
+            Domain("type", "=", "invoice")
+            & Domain("email_normalized", "!=", False)
+            & Domain("email", "not like", "%@%@%")
+            & ~self._get_blacklisted_domain()
+        )
+        if bounce_limit > 0:
+            domain &= Domain("message_bounce", "<", bounce_limit)
+        return domain
+
+    def _get_address_partners(self, partners):
+        """{customer id: contact id} of the customers whose emails go to
+        another contact (their category is routed to the invoice address):
+        the first usable contact by id, in one query; the others are absent
+        (they get the message themselves)."""
+        self.ensure_one()
+        if (
+            self.category_id.recipient_route != "invoice"
+            or self.channel not in EMAIL_CHANNELS
+            or self.test_email
+            or not partners
+        ):
+            return {}
+        # sudo: only the contacts of the customers picked are looked at
+        contacts = (
+            self.env["res.partner"]
+            .sudo()
+            .search_fetch(
+                Domain("parent_id", "in", partners.ids)
+                & self._get_routing_contact_domain(),
+                ["parent_id"],
+                order="id desc",
+            )
+        )
+        return {contact.parent_id.id: contact.id for contact in contacts}
 
     @api.model
     def _get_sms_setup_error(self, company=None):
@@ -451,6 +539,23 @@ class CustomerMessage(models.Model):
             to_sql=lambda model, alias, query: SQL(
                 "%s IN %s",
                 model._field_to_sql(alias, "email_normalized", query),
+                blacklisted,
+            )
+        )
+
+    @api.model
+    def _get_phone_blacklisted_domain(self):
+        """The customers whose number (in E.164) is in Odoo's phone blacklist
+        (phone.blacklist: STOP received, or added by staff)."""
+        Blacklist = self.env["phone.blacklist"].sudo()  # sudo: numbers compared only
+        Blacklist.flush_model(["number", "active"])
+        blacklisted = Blacklist._search([]).subselect(
+            SQL.identifier(Blacklist._table, "number")
+        )
+        return Domain.custom(
+            to_sql=lambda model, alias, query: SQL(
+                "%s IN %s",
+                model._field_to_sql(alias, "phone_sanitized", query),
                 blacklisted,
             )
         )

@@ -16,6 +16,13 @@ class MailTemplate(models.Model):
         help="Customer messages: the channel this template is sent by (empty: "
         "the one chosen in the composer).",
     )
+    customer_message_category_id = fields.Many2one(
+        "customer.message.category",
+        string="Message category",
+        ondelete="restrict",
+        help="Customer messages: what the messages of this template are about "
+        "(customers may turn some categories off).",
+    )
     customer_message_sms_body = fields.Text(
         string="SMS text", help="Customer messages: the text of the SMS."
     )

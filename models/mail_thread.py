@@ -25,7 +25,11 @@ class MailThread(models.AbstractModel):
                 recipients._set_delivery_result(
                     self.env._("Bounced: %(details)s", details=details[:1000])
                 )
-                recipients.partner_id._note_email_bounce(
+                # the contact the email went to (a routed category's
+                # invoice contact), else the customer
+                recipients.mapped(
+                    lambda line: line.address_partner_id or line.partner_id
+                )._note_email_bounce(
                     details.splitlines()[0] if details else self.env._("Bounced"),
                     hard=self._is_permanent_bounce(email_message),
                     counted=True,

@@ -128,7 +128,9 @@ class ResPartner(models.Model):
                     self.env._("Not a filter of recipients: %(value)s", value=value)
                 ) from error
             # the customers are searched with the user's rights
-            domain |= Message._get_sendable_domain(self._search(customers), channel)
+            domain |= Message.with_context(
+                customer_messages_category_id=recipients.get("category_id")
+            )._get_sendable_domain(self._search(customers), channel)
         return domain
 
     @api.model

@@ -1,5 +1,11 @@
 from odoo import fields, models
 
+# What a provider answers for a number whose owner opted out at the provider
+# (texted STOP to it): Odoo's own failure types for it, and the states a
+# gateway may answer (IAP has none; other providers map theirs to these).
+OPTED_OUT_FAILURE_TYPES = {"sms_optout", "sms_blacklist"}
+OPTED_OUT_PROVIDER_ERRORS = {"optout", "opted_out", "blacklisted", "unsubscribed"}
+
 
 class SmsTracker(models.Model):
     """The tracker of an SMS of a customer message carries the provider's
@@ -20,6 +26,9 @@ class SmsTracker(models.Model):
         error_status, failure_type, failure_reason = (
             super()._action_update_from_provider_error(provider_error)
         )
+        if provider_error in OPTED_OUT_PROVIDER_ERRORS:
+            self._blacklist_customer_message_numbers()
+            return error_status, failure_type, failure_reason
         reason = self._get_customer_message_failure_reason(failure_type, failure_reason)
         if error_status == "bounce":
             reason = self.env._("Bounced: %(details)s", details=reason)
@@ -32,7 +41,9 @@ class SmsTracker(models.Model):
         result = super()._action_update_from_sms_state(
             sms_state, failure_type=failure_type, failure_reason=failure_reason
         )
-        if sms_state == "error":
+        if sms_state == "error" and failure_type in OPTED_OUT_FAILURE_TYPES:
+            self._blacklist_customer_message_numbers()
+        elif sms_state == "error":
             if failure_type == "sms_server" and self.env.context.get(
                 "customer_messages_sms_retry"
             ):
@@ -82,3 +93,30 @@ class SmsTracker(models.Model):
             states = ("processing", "error") if delivered else ("processing",)
             done = recipients.filtered(lambda r: r.state in states)
             done._set_delivery_result()
+
+    def _blacklist_customer_message_numbers(self):
+        """The provider refused the SMS: its owner opted out there (texted
+        STOP). The number goes to Odoo's phone blacklist, so that no SMS is
+        sent to it again until START, and the line fails with the reason."""
+        recipients = self.customer_message_recipient_id
+        numbers = {
+            recipient.partner_id._phone_format(
+                number=recipient.phone,
+                country=recipient.partner_id.country_id,
+                force_format="E164",
+            )
+            for recipient in recipients
+            if recipient.phone
+        } - {False}
+        if numbers:
+            self.env["phone.blacklist"]._add(
+                sorted(numbers),
+                message=self.env._(
+                    "The SMS provider answered that the number opted out."
+                ),
+            )
+        self._set_customer_message_result(
+            failure_reason=self.env._(
+                "The customer opted out at the SMS provider (STOP): number blacklisted"
+            )
+        )

@@ -18,3 +18,4 @@ from . import test_approval
 from . import test_fallback
 from . import test_rules
 from . import test_incidents
+from . import test_consent

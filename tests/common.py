@@ -308,6 +308,8 @@ class FakeGateway(BaseHTTPRequestHandler):
 
     received = []
     wrong_numbers = set()
+    # {number: the state the gateway answers} (e.g. "optout")
+    answers = {}
     webhook_urls = set()
 
     def do_POST(self):
@@ -322,7 +324,7 @@ class FakeGateway(BaseHTTPRequestHandler):
                 state = (
                     "wrong_number_format"
                     if number["number"] in self.wrong_numbers
-                    else "success"
+                    else self.answers.get(number["number"], "success")
                 )
                 results.append({"uuid": number["uuid"], "state": state})
         body = json.dumps(
@@ -357,6 +359,7 @@ class SMSGatewayCase(CustomerMessagesCommon):
         super().setUp()
         FakeGateway.received.clear()
         FakeGateway.wrong_numbers = set()
+        FakeGateway.answers = {}
         FakeGateway.webhook_urls = set()
         # Odoo refuses IAP calls in tests; the call goes to the gateway above.
         self.startPatcher(

@@ -78,6 +78,12 @@ class CustomerMessageComposer(models.TransientModel):
     template_id = fields.Many2one(
         "mail.template", domain=[("model", "=", "res.partner")]
     )
+    category_id = fields.Many2one(
+        "customer.message.category",
+        string="Message category",
+        help="What the message is about (by default, its template's): customers "
+        "who turned this category off on the channel are excluded.",
+    )
     template_name = fields.Char(
         string="New template name",
         help="The name under which Save as new template saves this message.",
@@ -226,6 +232,8 @@ class CustomerMessageComposer(models.TransientModel):
         # the template's channel, SMS text and documents come with it
         if self.template_id:
             self.update(self.template_id._get_customer_message_settings())
+            if self.template_id.customer_message_category_id:
+                self.category_id = self.template_id.customer_message_category_id
 
     @api.constrains("template_id")
     def _check_template_model(self):
@@ -278,7 +286,7 @@ class CustomerMessageComposer(models.TransientModel):
         if not partner:
             self.preview_index = 0
             return None
-        position = self.env["customer.message"]._get_sendable_position(
+        position = self._get_message_model()._get_sendable_position(
             self._get_recipient_query(), partner, channel=self.channel
         )
         if position is None:
@@ -480,6 +488,7 @@ class CustomerMessageComposer(models.TransientModel):
             else False,
             "fallback_hours": self.fallback_hours,
             "template_id": self.template_id.id,
+            "category_id": self.category_id.id,
             "lang": self.template_id.lang or "{{ object.lang }}",
             # _origin: the records themselves, also while the form is edited
             "attachment_ids": [fields.Command.set(self.attachment_ids._origin.ids)],
@@ -634,6 +643,7 @@ class CustomerMessageComposer(models.TransientModel):
                 "body_html": self.body_html,
                 "lang": "{{ object.lang }}",
                 "customer_message_channel": self.channel,
+                "customer_message_category_id": self.category_id.id,
                 "customer_message_sms_body": self.sms_body,
                 "customer_message_invoice_policy": self.invoice_policy,
                 "customer_message_proforma_policy": self.proforma_policy,

@@ -142,13 +142,21 @@ class CustomerMessageComposer(models.TransientModel):
             parts.append(f"{label('advanced_domain')}: {self.advanced_domain}")
         return "; ".join(parts) or self.env._("All customers")
 
-    @api.depends("mode", "partner_id", *FILTER_FIELDS, "channel")
+    def _get_message_model(self):
+        """customer.message, for the exclusions of this composition's
+        category (see customer.message._get_exclusion_category)."""
+        self.ensure_one()
+        return self.env["customer.message"].with_context(
+            customer_messages_category_id=self.category_id.id
+        )
+
+    @api.depends("mode", "partner_id", *FILTER_FIELDS, "channel", "category_id")
     def _compute_recipients(self):
         """The counts, the first recipient and the first EXCLUSIONS_SHOWN
         excluded customers with their reasons, in SQL: a few queries per
         change whatever the number of customers."""
-        Message = self.env["customer.message"]
         for composer in self:
+            Message = composer._get_message_model()
             composer.recipient_error = False
             try:
                 partners = composer._get_recipient_query()
@@ -177,7 +185,7 @@ class CustomerMessageComposer(models.TransientModel):
                 more=summary["excluded_count"] - len(summary["excluded"]),
             )
 
-    @api.depends("mode", "partner_id", *FILTER_FIELDS, "channel")
+    @api.depends("mode", "partner_id", *FILTER_FIELDS, "channel", "category_id")
     def _compute_preview_partner_filter(self):
         # the recipients' domain and channel, for the "Preview as" picker
         # (see res.partner._search_customer_message_sendable)
@@ -187,7 +195,12 @@ class CustomerMessageComposer(models.TransientModel):
             except UserError:
                 domain = list(Domain.FALSE)
             composer.preview_partner_filter = json.dumps(
-                {"domain": domain, "channel": composer.channel}, default=str
+                {
+                    "domain": domain,
+                    "channel": composer.channel,
+                    "category_id": composer.category_id.id,
+                },
+                default=str,
             )
 
     def _render_list(self, items, more=0):
@@ -203,6 +216,6 @@ class CustomerMessageComposer(models.TransientModel):
         """The recipient at this position (in the order of ids) among those
         who can receive the message."""
         self.ensure_one()
-        return self.env["customer.message"]._get_sendable_partners(
+        return self._get_message_model()._get_sendable_partners(
             self._get_recipient_query(), channel=self.channel, offset=index, limit=1
         )

@@ -1,0 +1,122 @@
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
+from odoo.tools import consteq
+from odoo.tools.misc import hmac
+
+# The channels a customer chooses per category (customer.message.preference),
+# and those each channel of a message uses.
+PREFERENCE_CHANNELS = [
+    ("email", "Email"),
+    ("sms", "SMS"),
+    ("portal", "Customer portal"),
+]
+MESSAGE_PREFERENCE_CHANNELS = {
+    "email": ("email",),
+    "portal": ("portal",),
+    "portal_email": ("portal", "email"),
+    "sms": ("sms",),
+}
+UNSUBSCRIBE_SCOPE = "customer_messages-unsubscribe"
+
+
+class CustomerMessageCategory(models.Model):
+    """What a message is about (Billing, Service / outages, Marketing,
+    Legal...): customers opt out per category and channel, and a category may
+    go to another contact of the customer than the customer itself."""
+
+    _name = "customer.message.category"
+    _description = "Customer Message Category"
+    _order = "sequence, id"
+
+    name = fields.Char(required=True, translate=True)
+    sequence = fields.Integer(default=10)
+    active = fields.Boolean(default=True)
+    description = fields.Text(
+        translate=True, help="What customers read about it on their preferences page."
+    )
+    allow_opt_out = fields.Boolean(
+        string="Customers may opt out",
+        default=True,
+        help="Customers may turn these messages off in the portal, per channel. "
+        "Billing and legal notices may not be turned off.",
+    )
+    one_click_unsubscribe = fields.Boolean(
+        string="One-click unsubscribe",
+        help="Bulk mail (marketing): its emails carry the List-Unsubscribe headers "
+        "(RFC 8058), so that mail clients offer an Unsubscribe button that opts "
+        "the customer out of this category.",
+    )
+    recipient_route = fields.Selection(
+        selection=[
+            ("customer", "The customer"),
+            ("invoice", "Its invoice address contact"),
+        ],
+        string="Emails go to",
+        default="customer",
+        required=True,
+        help="Its invoice address contact: the customer's first contact of type "
+        "Invoice address with a usable email address (else the customer itself).",
+    )
+
+    @api.constrains("allow_opt_out", "one_click_unsubscribe")
+    def _check_one_click_unsubscribe(self):
+        if any(c.one_click_unsubscribe and not c.allow_opt_out for c in self):
+            raise ValidationError(
+                self.env._(
+                    "One-click unsubscribe needs a category customers may opt out of."
+                )
+            )
+
+    def _get_unsubscribe_token(self, partner_id):
+        """The signature of the unsubscribe link of a customer for this
+        category (the database secret, as Odoo's own links)."""
+        self.ensure_one()
+        # su: the database secret is read by the system
+        return hmac(self.env(su=True), UNSUBSCRIBE_SCOPE, (partner_id, self.id))
+
+    def _check_unsubscribe_token(self, partner_id, token):
+        self.ensure_one()
+        return bool(token) and consteq(
+            self._get_unsubscribe_token(partner_id), str(token)
+        )
+
+    def _get_unsubscribe_url(self, partner_id, base_url):
+        self.ensure_one()
+        token = self._get_unsubscribe_token(partner_id)
+        return (
+            f"{base_url}/customer_messages/unsubscribe/{partner_id}/{self.id}/{token}"
+        )
+
+    def _set_opt_out(self, partners, channels, opted_out=True):
+        """Record the customers' choice for this category on the channels
+        (one preference per customer, category and channel)."""
+        self.ensure_one()
+        if opted_out and not self.allow_opt_out:
+            raise ValidationError(
+                self.env._(
+                    "%(category)s messages cannot be turned off.", category=self.name
+                )
+            )
+        Preference = self.env["customer.message.preference"]
+        existing = Preference.search(
+            [
+                ("partner_id", "in", partners.ids),
+                ("category_id", "=", self.id),
+                ("channel", "in", list(channels)),
+            ]
+        )
+        existing.filtered(lambda p: p.opted_out != opted_out).opted_out = opted_out
+        known = {(p.partner_id.id, p.channel) for p in existing}
+        Preference.create(
+            [
+                {
+                    "partner_id": partner.id,
+                    "category_id": self.id,
+                    "channel": channel,
+                    "opted_out": opted_out,
+                }
+                for partner in partners
+                for channel in channels
+                if (partner.id, channel) not in known
+            ]
+        )
