@@ -310,11 +310,8 @@ class TestScheduleTour(BrowserStartRetry, HttpCase, SendingCase):
         self.assertEqual(email["Subject"], "Weekly tip")
 
 
-@tagged("customer_messages", "post_install", "-at_install")
-class TestSendInCustomerTimeZone(SendingCase):
-    """A message sent later at a time of day in each customer's own time
-    zone: customers further east get it first, each at their local time,
-    by the processing cron; the others wait, and the message with them."""
+class TimeZoneCase(SendingCase):
+    """Customers in Tokyo, New York and without a zone; a sender in UTC."""
 
     @classmethod
     def setUpClass(cls):
@@ -339,6 +336,13 @@ class TestSendInCustomerTimeZone(SendingCase):
             (hours, hours, message.id),
         )
         self.env.invalidate_all()
+
+
+@tagged("customer_messages", "post_install", "-at_install")
+class TestSendInCustomerTimeZone(TimeZoneCase):
+    """A message sent later at a time of day in each customer's own time
+    zone: customers further east get it first, each at their local time,
+    by the processing cron; the others wait, and the message with them."""
 
     def test_each_customer_at_their_local_time(self):
         now = fields.Datetime.now().replace(microsecond=0)
@@ -424,33 +428,10 @@ class TestSendInCustomerTimeZone(SendingCase):
 
 
 @tagged("customer_messages", "post_install", "-at_install")
-class TestQuietHours(SendingCase):
+class TestQuietHours(TimeZoneCase):
     """Quiet hours in each customer's time zone: the customers in them are
     held, then sent to when they end, by the processing cron; never
     dropped."""
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.env.company.partner_id.tz = False
-        cls.user_sender.tz = "UTC"
-        cls.alice.tz = "Asia/Tokyo"
-        cls.bob.tz = "America/New_York"
-        cls.carol = cls._create_customer("Carol Nozone", email="carol@example.com")
-
-    def _pass_hours(self, message, hours):
-        self.env.flush_all()
-        self.env.cr.execute(
-            "UPDATE customer_message_recipient SET scheduled_date = "
-            "scheduled_date - %s * interval '1 hour' WHERE message_id = %s",
-            (hours, message.id),
-        )
-        self.env.cr.execute(
-            "UPDATE customer_message SET due_date = due_date - %s * interval '1 hour'"
-            " WHERE id = %s",
-            (hours, message.id),
-        )
-        self.env.invalidate_all()
 
     def test_held_until_the_window_ends(self):
         now = fields.Datetime.now()
