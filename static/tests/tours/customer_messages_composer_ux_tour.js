@@ -310,12 +310,23 @@ registry.category("web_tour.tours").add("customer_messages_walkthrough", {
             run: "click",
         },
         {
+            trigger: '.modal div[name="recipient_count"]:contains("1")',
+        },
+        {
             content: "Write the subject",
             trigger: '.modal div[name="subject"] input',
             run: "edit Your documents, {{ object.name }}",
         },
         {
+            // the field sits at the bottom of the dialog: a dropdown opened
+            // there closes as the dialog scrolls to show it
             content: "Pick her draft invoice",
+            trigger: '.modal div[name="invoice_ids"] input',
+            run() {
+                this.anchor.scrollIntoView({ block: "center" });
+            },
+        },
+        {
             trigger: '.modal div[name="invoice_ids"] input',
             run: "click",
         },
