@@ -172,7 +172,9 @@ def main():
     print("pip install of the wheel into a throwaway virtual environment")
     run(*pip, "install", "--no-deps", wheels[0])
     site = Path(
-        run(python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])")
+        run(
+            python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+        ).strip()
     ).joinpath("odoo", "addons", ADDON)
     if not (site / "__manifest__.py").is_file():
         fail(f"pip install left no {site}/__manifest__.py")
