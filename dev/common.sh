@@ -219,7 +219,8 @@ cm_ensure_venv() {
     CM_VENV="$CM_CACHE/venv-py$pyver"
     [ -x "$CM_VENV/bin/python" ] || "$CM_PYTHON_BIN" -m venv "$CM_VENV"
     stamp="$CM_VENV/.customer_messages-requirements"
-    want=$(cat "$CM_REPO/dev/requirements.txt" "$CM_REPO/dev/requirements-test.txt" | sha256sum | cut -d' ' -f1)
+    want=$(cat "$CM_REPO/dev/requirements.txt" "$CM_REPO/dev/requirements-test.txt" \
+        "$CM_REPO/test-requirements.txt" | sha256sum | cut -d' ' -f1)
     if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
         cm_log "installing Python requirements into $CM_VENV"
         "$CM_VENV/bin/python" -m pip install -q --disable-pip-version-check \

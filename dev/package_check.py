@@ -37,7 +37,7 @@ ADDON = "customer_messages"
 DIST = "odoo_addon_customer_messages"
 NOT_ADDON_TOP = {"dev", "docs", "readme", "test-requirements.txt", "pyproject.toml"}
 # pip, and build for the sdist; nothing else is installed here
-BUILD_FRONTEND = "build>=1.2,<2"
+BUILD_FRONTEND = "build==1.6.1"
 
 
 def fail(message):
@@ -99,9 +99,10 @@ def check_content(files, expected, manifest, wheel):
     if bad:
         fail(f"{wheel.name} holds files that are not the addon's: {bad[:20]}")
     if files != expected:
+        missing, extra = sorted(expected - files)[:20], sorted(files - expected)[:20]
         fail(
             f"{wheel.name} differs from the addon's files under git control: "
-            f"missing {sorted(expected - files)[:20]}, extra {sorted(files - expected)[:20]}"
+            f"missing {missing}, extra {extra}"
         )
     needed = ["__init__.py", "__manifest__.py", *manifest["data"], *manifest["demo"]]
     missing = [name for name in needed if name not in files]
