@@ -227,6 +227,7 @@ cm_ensure_venv() {
             -r "$CM_REPO/dev/requirements.txt" -r "$CM_REPO/dev/requirements-test.txt" 2>&1 | cm_pip_filter
         echo "$want" >"$stamp"
     fi
+    cm_log "Python $pyver ($CM_PYTHON_BIN), virtual environment $CM_VENV"
 }
 
 cm_ensure_lint_venv() {
