@@ -3,9 +3,11 @@
     "summary": "Send emails, portal messages and SMS with invoices and receipts "
     "to filtered customers, with a history per recipient",
     "version": "19.0.1.0.0",
+    "development_status": "Beta",
     "category": "Marketing",
     "website": "https://github.com/customer-messages/customer_messages",
     "author": "Customer Messages developers",
+    "maintainers": ["customer-messages"],
     "license": "LGPL-3",
     "depends": ["mail", "portal", "account", "sms", "base_automation"],
     "data": [

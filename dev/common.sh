@@ -11,7 +11,8 @@
 #                    an existing PostgreSQL server; otherwise a private cluster
 #                    is started in the cache on 127.0.0.1:${CM_PGPORT:-55432}
 #   CM_PYTHON        the Python interpreter for the virtual environment
-#                    (default python3)
+#                    (default python3), a command or a path; a pyenv shim
+#                    (python3.12) is resolved to pyenv's own interpreter
 
 set -euo pipefail
 
@@ -181,26 +182,61 @@ cm_pip_filter() {
     grep -v "^WARNING: Location '.*' is ignored" >&2 || true
 }
 
+cm_resolve_python() {
+    # Sets CM_PYTHON_BIN: the interpreter that CM_PYTHON names. A pyenv shim
+    # (~/.pyenv/shims/python3.12) only runs when a version that has the
+    # command is selected (PYENV_VERSION, .python-version, pyenv global):
+    # pyenv then names the interpreter; otherwise it is taken from the newest
+    # installed version that has the command.
+    [ -z "${CM_PYTHON_BIN:-}" ] || return 0
+    local path name root pyenv version
+    path=$(command -v "$CM_PYTHON" 2>/dev/null) || cm_die "CM_PYTHON=$CM_PYTHON: no such command"
+    name=$(basename "$path")
+    root=$(dirname "$(dirname "$path")")
+    if [ "$(basename "$(dirname "$path")")" = shims ] && [ -d "$root/versions" ]; then
+        pyenv="$root/bin/pyenv"
+        [ -x "$pyenv" ] || pyenv=$(command -v pyenv || true)
+        if [ -n "$pyenv" ] && version=$(PYENV_ROOT=$root "$pyenv" which "$name" 2>/dev/null); then
+            path=$version
+        else
+            version=$(cd "$root/versions" && for v in *; do
+                if [ -x "$v/bin/$name" ]; then echo "$v"; fi
+            done | sort -V | tail -n 1)
+            [ -n "$version" ] || cm_die "CM_PYTHON=$CM_PYTHON: no pyenv version in $root has $name"
+            path="$root/versions/$version/bin/$name"
+        fi
+    fi
+    "$path" -c 'import sys' >/dev/null 2>&1 || cm_die "CM_PYTHON=$CM_PYTHON ($path) does not run"
+    CM_PYTHON_BIN=$path
+}
+
 cm_ensure_venv() {
-    # Sets CM_VENV. Installs the pinned requirements only when they changed.
+    # Sets CM_VENV (one per Python version: venv-pyX.Y). Installs the pinned
+    # requirements only when they changed.
     local pyver stamp want
-    pyver=$("$CM_PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+    cm_resolve_python
+    pyver=$("$CM_PYTHON_BIN" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
     CM_VENV="$CM_CACHE/venv-py$pyver"
-    [ -x "$CM_VENV/bin/python" ] || "$CM_PYTHON" -m venv "$CM_VENV"
+    [ -x "$CM_VENV/bin/python" ] || "$CM_PYTHON_BIN" -m venv "$CM_VENV"
     stamp="$CM_VENV/.customer_messages-requirements"
-    want=$(cat "$CM_REPO/dev/requirements.txt" "$CM_REPO/dev/requirements-test.txt" | sha256sum | cut -d' ' -f1)
+    want=$(cat "$CM_REPO/dev/requirements.txt" "$CM_REPO/dev/requirements-test.txt" \
+        "$CM_REPO/test-requirements.txt" | sha256sum | cut -d' ' -f1)
     if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
         cm_log "installing Python requirements into $CM_VENV"
         "$CM_VENV/bin/python" -m pip install -q --disable-pip-version-check \
             -r "$CM_REPO/dev/requirements.txt" -r "$CM_REPO/dev/requirements-test.txt" 2>&1 | cm_pip_filter
         echo "$want" >"$stamp"
     fi
+    cm_log "Python $pyver ($CM_PYTHON_BIN), virtual environment $CM_VENV"
 }
 
 cm_ensure_lint_venv() {
     local stamp want
     CM_LINT_VENV="$CM_CACHE/venv-lint"
-    [ -x "$CM_LINT_VENV/bin/python" ] || "$CM_PYTHON" -m venv "$CM_LINT_VENV"
+    if [ ! -x "$CM_LINT_VENV/bin/python" ]; then
+        cm_resolve_python
+        "$CM_PYTHON_BIN" -m venv "$CM_LINT_VENV"
+    fi
     stamp="$CM_LINT_VENV/.customer_messages-requirements"
     want=$(sha256sum <"$CM_REPO/dev/requirements-lint.txt" | cut -d' ' -f1)
     if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then

@@ -12,11 +12,11 @@ from types import SimpleNamespace
 from unittest.mock import patch
 
 from aiosmtpd.controller import Controller
-from PyPDF2 import PdfReader
 
 from odoo import Command
 from odoo.tests import Form, new_test_user
 from odoo.tests.common import TransactionCase
+from odoo.tools.pdf import PdfReader
 
 from odoo.addons.base.models.ir_mail_server import IrMail_Server
 from odoo.addons.iap.tools import iap_tools
