@@ -48,6 +48,8 @@ SUBJECT = "Your unpaid invoices, {{ object.name }}"
 PORTAL_SUBJECT = "Your unpaid invoices, Joel Willis"
 CUSTOMER = "Greenfield Bakery"
 INCIDENT = "Network upgrade in Hillcrest"
+APPROVAL_SUBJECT = "New prices from next month"
+ACKNOWLEDGE_SUBJECT = "Planned maintenance in Riverside"
 
 
 class Screenshots:
@@ -234,6 +236,24 @@ class Screenshots:
         self.settle(page, ".o_field_widget[name=recipient_ids] .o_data_row")
         self.shoot(page, "message_recipients")
 
+    def open_message(self, page: Page, subject):
+        (message_id,) = self.rpc(
+            page, "customer.message", "search", [("subject", "=", subject)]
+        )
+        page.goto(f"{self.url}/odoo/customer-messages/{message_id}")
+        self.settle(page, ".o_form_view .o_form_sheet")
+
+    def approval(self, page: Page):
+        # the demo's message of a member of staff, waiting for a manager
+        self.open_message(page, APPROVAL_SUBJECT)
+        self.shoot(page, "message_approval")
+
+    def read_receipts(self, page: Page):
+        # the demo's maintenance notice: read by one customer, who is asked
+        # to acknowledge it
+        self.open_message(page, ACKNOWLEDGE_SUBJECT)
+        self.shoot(page, "message_read_receipts")
+
     def email_log(self, page: Page):
         page.goto(f"{self.url}/odoo/customer-messages-email-log")
         self.settle(page, ".o_list_view .o_data_row")
@@ -295,6 +315,16 @@ class Screenshots:
         self.settle(page, "main")
         self.shoot(page, "portal_message")
 
+        self.visit(page, "/my/messages")
+        self.settle(page, "main")
+        page.locator("a", has_text=ACKNOWLEDGE_SUBJECT).first.click()
+        self.settle(page, "main")
+        self.shoot(page, "portal_acknowledge")
+
+        self.visit(page, "/my/message-preferences")
+        self.settle(page, "main")
+        self.shoot(page, "portal_preferences")
+
     def visit(self, page: Page, path):
         """Open a portal page; its HTTP status (an error other than 404 stops)."""
         response = page.goto(f"{self.url}{path}")
@@ -324,6 +354,8 @@ class Screenshots:
                 self.customers(page)
                 self.composer(page, resend=resend)
                 self.history(page)
+                self.approval(page)
+                self.read_receipts(page)
                 self.email_log(page)
                 self.schedules(page)
                 self.rules(page)
