@@ -7,7 +7,14 @@
     "website": "https://github.com/customer-messages/customer_messages",
     "author": "Customer Messages developers",
     "license": "LGPL-3",
-    "depends": ["mail", "portal", "account", "sms", "base_automation"],
+    "depends": [
+        "mail",
+        "portal",
+        "account",
+        "sms",
+        "base_automation",
+        "privacy_lookup",
+    ],
     "data": [
         "security/customer_messages_groups.xml",
         "security/ir.model.access.csv",
