@@ -24,6 +24,7 @@ class CustomerMessage(models.Model):
     _inherit = "customer.message"
 
     template_version = fields.Char(
+        string="Template version",
         readonly=True,
         copy=False,
         groups=MANAGERS,
