@@ -161,7 +161,19 @@ class TestErasure(SendingCase):
             "customer_messages.creation_batch_size", "1"
         )
         carol = self._create_customer("Carol Person", email="carol@example.com")
-        first = self._email_message(self.alice, subject="First")
+        first = (
+            self.env["customer.message"]
+            .with_user(self.user_sender)
+            ._send_to_customers(
+                self.alice,
+                {
+                    "subject": "First",
+                    "channel": "email",
+                    "recipient_filter": f"Customer ID {self.alice.id} (Alice Person)",
+                },
+            )
+            .sudo()
+        )
         large = (
             self.env["customer.message"]
             .with_user(self.user_sender)
@@ -177,6 +189,11 @@ class TestErasure(SendingCase):
         self.assertEqual(large.recipient_ids.partner_id, self.bob)
 
         first.recipient_ids._pseudonymize_personal_data(self.alice)
+        # the one customer's name leaves the filter of a message to her alone
+        self.assertEqual(
+            first.recipient_filter,
+            f"Customer ID {self.alice.id} (erased-{first.recipient_ids.id})",
+        )
         large.invalidate_recordset()
         self.assertEqual(large.pending_count, 1, "Carol only")
         large._create_pending_recipients()
