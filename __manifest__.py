@@ -9,7 +9,14 @@
     "author": "Customer Messages developers",
     "maintainers": ["customer-messages"],
     "license": "LGPL-3",
-    "depends": ["mail", "portal", "account", "sms", "base_automation"],
+    "depends": [
+        "mail",
+        "portal",
+        "account",
+        "sms",
+        "base_automation",
+        "privacy_lookup",
+    ],
     "data": [
         "security/customer_messages_groups.xml",
         "security/ir.model.access.csv",

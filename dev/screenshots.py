@@ -236,6 +236,12 @@ class Screenshots:
         self.settle(page, ".o_field_widget[name=recipient_ids] .o_data_row")
         self.shoot(page, "message_recipients")
 
+        # managers only (admin is one): who, which filter, which template version
+        page.locator(".o_notebook_headers a[name=audit]").click()
+        self.settle(page, ".o_field_widget[name=template_version]")
+        page.locator(".o_notebook").evaluate("notebook => notebook.scrollIntoView()")
+        self.shoot(page, "message_audit")
+
     def open_message(self, page: Page, subject):
         (message_id,) = self.rpc(
             page, "customer.message", "search", [("subject", "=", subject)]

@@ -39,3 +39,6 @@ from . import customer_message_category
 from . import customer_message_preference
 from . import res_partner_consent
 from . import phone_blacklist
+from . import customer_message_recipient_privacy
+from . import customer_message_audit
+from . import res_partner_privacy

@@ -363,7 +363,10 @@ class CustomerMessage(models.Model):
     def action_retry_failed(self):
         """Send again to the recipients whose delivery failed, and to them only."""
         self.check_access("read")
-        failed = self.sudo().recipient_ids.filtered(lambda r: r.state == "error")
+        # lines without their customer (erased, deleted) go to nobody
+        failed = self.sudo().recipient_ids.filtered(
+            lambda r: r.state == "error" and r.partner_id
+        )
         if not failed:
             raise UserError(self.env._("No recipient of these messages has failed."))
         failed._prepare_retry()

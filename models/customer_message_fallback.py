@@ -56,7 +56,7 @@ class CustomerMessage(models.Model):
 
     def _get_fallback_domain(self):
         """The lines of this message that did not reach their customer and
-        may fall back (not yet done)."""
+        may fall back (not yet done, the customer still there)."""
         self.ensure_one()
         failed = Domain("state", "=", "error")
         if self.channel in EMAIL_CHANNELS:
@@ -84,6 +84,8 @@ class CustomerMessage(models.Model):
         return (
             Domain("message_id", "=", self.id)
             & Domain("fallback_line_id", "=", False)
+            # lines without their customer (erased, deleted) go to nobody
+            & Domain("partner_id", "!=", False)
             & failed
         )
 

@@ -45,8 +45,11 @@ class CustomerMessageRecipient(models.Model):
         index=True,
         ondelete="cascade",
     )
+    # not required: a line outlives its customer (deleted, or erased by a
+    # privacy request: see customer_message_recipient_privacy.py), so that
+    # the history keeps its counts
     partner_id = fields.Many2one(
-        "res.partner", string="Customer", required=True, index=True, ondelete="cascade"
+        "res.partner", string="Customer", index=True, ondelete="set null"
     )
     customer_number = fields.Integer(string="Customer ID", related="partner_id.id")
     company_id = fields.Many2one(
@@ -164,12 +167,15 @@ class CustomerMessageRecipient(models.Model):
         "(message_id, partner_id)", "A customer receives a message once."
     )
 
-    @api.depends("partner_id", "message_id")
+    @api.depends("partner_id", "message_id", "erased_date")
     def _compute_display_name(self):
         for recipient in self:
-            recipient.display_name = (
-                f"{recipient.message_id.subject} - {recipient.partner_id.display_name}"
+            customer = (
+                recipient._get_erased_placeholder()
+                if recipient.erased_date
+                else recipient.partner_id.display_name
             )
+            recipient.display_name = f"{recipient.message_id.subject} - {customer}"
 
     def _compute_access_url(self):
         for recipient in self:
@@ -192,10 +198,15 @@ class CustomerMessageRecipient(models.Model):
 
     def _is_published_in_portal(self):
         """Whether the page of this line may be shown to the holder of its
-        access token: published through a portal channel. Test messages are
-        included: their token only went to the staff address of the test."""
+        access token: published through a portal channel, and not erased.
+        Test messages are included: their token only went to the staff
+        address of the test."""
         self.ensure_one()
-        return self.channel in PORTAL_CHANNELS and self.state in PORTAL_STATES
+        return (
+            self.channel in PORTAL_CHANNELS
+            and self.state in PORTAL_STATES
+            and not self.erased_date
+        )
 
     def _get_portal_attachments(self):
         """The files of the page: the message's own files, then this

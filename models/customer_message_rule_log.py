@@ -25,8 +25,10 @@ class CustomerMessageRuleLog(models.Model):
     )
     company_id = fields.Many2one(related="rule_id.company_id", store=True, index=True)
     message_id = fields.Many2one("customer.message", index=True, ondelete="set null")
+    # set null: the log outlives its customer (deleted or erased), so that
+    # the document is not reminded again
     partner_id = fields.Many2one(
-        "res.partner", string="Customer", index=True, ondelete="cascade"
+        "res.partner", string="Customer", index=True, ondelete="set null"
     )
     res_model = fields.Char(string="Document model", required=True)
     res_id = fields.Many2oneReference(
@@ -42,3 +44,15 @@ class CustomerMessageRuleLog(models.Model):
         "(step_id, res_model, res_id, COALESCE(document_date, '1970-01-01'))",
         "This document already got this reminder.",
     )
+
+    def _pseudonymize_personal_data(self, partners=None):
+        """Privacy erasure (Odoo's privacy lookup, see
+        wizards/privacy_lookup_wizard_line.py): the log is kept, so that its
+        document is not reminded again, without its customer. The document
+        and its name are the company's records (an invoice number).
+
+        :param partners: the persons whose data is erased; None: all
+        """
+        self.filtered(
+            lambda log: partners is None or log.partner_id in partners
+        ).partner_id = False

@@ -244,6 +244,50 @@ class CustomerMessage(models.Model):
                     self.env["ir.cron"]._commit_progress(len(partner_ids))
         return made
 
+    @api.model
+    def _forget_pending_partners(self, partners):
+        """Take customers out of the lists of the messages whose lines are
+        still being made (their personal data is erased): they get no line
+        later. The lines made already are left to the caller."""
+        if not partners:
+            return
+        self.flush_model(["pending_partner_list", "pending_partner_done"])
+        # sql: the lists hold up to 100,000 ids, filtered without reading
+        # them; the customers before the position are counted out of it
+        rows = self.env.execute_query(
+            SQL(
+                """UPDATE %(table)s AS message
+                      SET pending_partner_list = kept.list,
+                          pending_partner_done = CASE WHEN kept.list IS NULL THEN 0
+                              ELSE message.pending_partner_done - kept.dropped_done END
+                     FROM (SELECT listed.id,
+                                  jsonb_agg(customer.id ORDER BY customer.position)
+                                      FILTER (WHERE NOT customer.id::int = ANY(%(ids)s))
+                                      AS list,
+                                  count(*) FILTER (
+                                      WHERE customer.id::int = ANY(%(ids)s)
+                                        AND customer.position
+                                            <= listed.pending_partner_done)
+                                      AS dropped_done
+                             FROM %(table)s AS listed,
+                                  jsonb_array_elements(listed.pending_partner_list)
+                                  WITH ORDINALITY AS customer(id, position)
+                            WHERE listed.pending_partner_list IS NOT NULL
+                         GROUP BY listed.id
+                           HAVING bool_or(customer.id::int = ANY(%(ids)s))) AS kept
+                    WHERE message.id = kept.id
+                RETURNING message.id""",
+                table=SQL.identifier(self._table),
+                ids=partners.ids,
+            )
+        )
+        if rows:
+            messages = self.browse([message_id for (message_id,) in rows])
+            messages.invalidate_recordset(
+                ["pending_partner_list", "pending_partner_done"]
+            )
+            messages._update_state()
+
     def _insert_recipients(self, partners, cancel_reason=None):
         """Insert the lines of a batch of customers, in one query."""
         self.ensure_one()

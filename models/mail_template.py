@@ -1,5 +1,9 @@
+import hashlib
+import json
+
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
+from odoo.tools import SQL
 
 from .customer_message import CHANNELS
 from .customer_message_document_mixin import INVOICE_POLICIES, PAYMENT_POLICIES
@@ -48,6 +52,35 @@ class MailTemplate(models.Model):
         if self.customer_message_channel:
             values["channel"] = self.customer_message_channel
         return values
+
+    def _get_customer_message_versions(self):
+        """{template id: (version, last changed on)}: the version is a hash
+        of what a customer message takes from the template (subject, body
+        and SMS text in every language, language), so that the history says
+        which version a message was sent with, and whether it changed since.
+        """
+        if not self:
+            return {}
+        self.flush_recordset(
+            ["subject", "body_html", "customer_message_sms_body", "lang"]
+        )
+        # sql: the translated fields as stored, every language at once (the
+        # ORM reads one language at a time)
+        rows = self.env.execute_query(
+            SQL(
+                "SELECT id, write_date, subject::text, body_html::text, "
+                "customer_message_sms_body, lang FROM %s WHERE id IN %s",
+                SQL.identifier(self._table),
+                tuple(self.ids),
+            )
+        )
+        return {
+            template_id: (
+                hashlib.sha256(json.dumps(content).encode()).hexdigest()[:12],
+                write_date,
+            )
+            for template_id, write_date, *content in rows
+        }
 
     @api.constrains("model_id")
     def _check_customer_message_model(self):

@@ -106,7 +106,8 @@ class SmsTracker(models.Model):
                 force_format="E164",
             )
             for recipient in recipients
-            if recipient.phone
+            # an erased line's number is a placeholder
+            if recipient.phone and not recipient.erased_date
         } - {False}
         if numbers:
             self.env["phone.blacklist"]._add(
