@@ -11,6 +11,13 @@ MODULE = "customer_messages"
 AUTOMATION_DOMAINS = ("filter_domain", "filter_pre_domain")
 AUTOMATION_FIELDS = ("trigger_field_ids", "on_change_field_ids", "trg_date_id")
 FILTER_EXPRESSIONS = ("domain", "context", "sort")
+# What journal entries need, which the uninstallation would try to delete
+ACCOUNTING_MODELS = (
+    "account.move",
+    "res.partner",
+    "product.product",
+    "product.template",
+)
 
 
 def _uninstall_hook(env):
@@ -70,52 +77,63 @@ def _uninstall_hook(env):
 
 
 def _keep_accounting(env):
-    """Journal entries cannot be deleted once posted, nor the contacts they
-    name: the module's demo invoices that are not drafts and the module's
-    demo customers named by any journal entry that stays are kept, as
-    records of no module, instead of failing to be deleted with the module
-    (each failure an error in the log)."""
+    """Journal entries cannot be deleted once posted, nor the contacts and
+    products they name: the module's demo invoices that are not drafts, and
+    the module's demo customers and products that journal entries staying
+    name, are kept as records of no module, instead of failing to be deleted
+    with it (each failure an error in the log)."""
     data = env["ir.model.data"].search(
-        [("module", "=", MODULE), ("model", "in", ("account.move", "res.partner"))]
+        [("module", "=", MODULE), ("model", "in", ACCOUNTING_MODELS)]
     )
-    moves = env["account.move"].browse(
-        data.filtered(lambda row: row.model == "account.move").mapped("res_id")
-    ).exists()
-    partners = (
-        env["res.partner"]
+    own = {
+        model: env[model]
         .with_context(active_test=False)
-        .browse(data.filtered(lambda row: row.model == "res.partner").mapped("res_id"))
+        .browse(
+            data.filtered(lambda row, model=model: row.model == model).mapped("res_id")
+        )
         .exists()
-    )
-    drafts = moves.filtered(lambda move: move.state == "draft")
-    staying = env["account.move"].search(
+        for model in ACCOUNTING_MODELS
+    }
+    drafts = own["account.move"].filtered(lambda move: move.state == "draft")
+    lines = env["account.move.line"].search(
         [
+            ("move_id", "not in", drafts.ids),
             "|",
-            ("partner_id", "in", partners.ids),
-            ("commercial_partner_id", "in", partners.ids),
-            ("id", "not in", drafts.ids),
+            "|",
+            ("partner_id", "in", own["res.partner"].ids),
+            ("move_id.partner_id", "in", own["res.partner"].ids),
+            ("product_id", "in", own["product.product"].ids),
         ]
     )
-    named = (
-        staying.partner_id | staying.commercial_partner_id | staying.line_ids.partner_id
-    )
-    named |= named.parent_id  # a contact's company stays with it
-    kept = {("account.move", move.id) for move in moves - drafts}
-    kept |= {("res.partner", partner.id) for partner in partners & named}
-    if not kept:
+    partners = lines.partner_id | lines.move_id.partner_id
+    partners |= partners.commercial_partner_id | partners.parent_id
+    products = lines.product_id
+    kept = {
+        "account.move": own["account.move"] - drafts,
+        "res.partner": own["res.partner"] & partners,
+        "product.product": own["product.product"] & products,
+        "product.template": own["product.template"] & products.product_tmpl_id,
+    }
+    keys = {(model, record.id) for model, records in kept.items() for record in records}
+    if not keys:
         return
-    data.filtered(lambda row: (row.model, row.res_id) in kept).unlink()
+    data.filtered(lambda row: (row.model, row.res_id) in keys).unlink()
     _logger.info(
-        "%s uninstalled: kept the journal entries %s and the contacts %s it made "
-        "(demo data): journal entries stay once posted, with their contacts",
+        "%s uninstalled: kept the journal entries %s, the contacts %s and the "
+        "products %s it made (demo data): journal entries stay once posted, with "
+        "the contacts and products they name",
         MODULE,
-        _describe(moves - drafts),
-        _describe(partners & named),
+        _describe(kept["account.move"]),
+        _describe(kept["res.partner"]),
+        _describe(kept["product.product"]),
     )
 
 
 def _describe(records):
-    return ", ".join(f"{record.display_name!r} (id {record.id})" for record in records) or "(none)"
+    return (
+        ", ".join(f"{record.display_name!r} (id {record.id})" for record in records)
+        or "(none)"
+    )
 
 
 def _get_inert_code(action):
@@ -134,7 +152,11 @@ def _get_module_records(env):
     data = env["ir.model.data"].search(
         [
             ("module", "=", MODULE),
-            ("model", "in", ("base.automation", "ir.actions.server", "ir.cron", "ir.filters")),
+            (
+                "model",
+                "in",
+                ("base.automation", "ir.actions.server", "ir.cron", "ir.filters"),
+            ),
         ]
     )
     records = {
@@ -157,7 +179,8 @@ def _get_module_fields(env):
         owners.setdefault(row.res_id, set()).add(row.module)
     ours = [field_id for field_id, modules in owners.items() if modules == {MODULE}]
     return {
-        (field.model, field.name) for field in env["ir.model.fields"].browse(ours).exists()
+        (field.model, field.name)
+        for field in env["ir.model.fields"].browse(ours).exists()
     }
 
 
@@ -180,7 +203,9 @@ def _get_dependent_filters(env, fields):
     filters = env["ir.filters"].with_context(active_test=False).search([])
     return filters.filtered(
         lambda saved: any(
-            _expression_uses(env, saved.model_id, saved[name], fields, paths=name != "domain")
+            _expression_uses(
+                env, saved.model_id, saved[name], fields, paths=name != "domain"
+            )
             for name in FILTER_EXPRESSIONS
         )
     )
@@ -218,7 +243,9 @@ def _domain_uses(env, model_name, node, fields):
         and isinstance(elements[0].value, str)
     )
     if not is_condition:
-        return any(_domain_uses(env, model_name, element, fields) for element in elements)
+        return any(
+            _domain_uses(env, model_name, element, fields) for element in elements
+        )
     uses, comodel = _path_uses(env, model_name, elements[0].value, fields)
     # the value of "any" / "not any" is a domain on the comodel
     return uses or bool(comodel and _domain_uses(env, comodel, elements[2], fields))

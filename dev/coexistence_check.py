@@ -107,7 +107,8 @@ def check(env, smtp, port):
         env["customer.message"]
         .with_user(sender)
         ._send_to_customers(
-            customer, {"subject": "Coexistence", "body_html": "<p>Hello</p>", "channel": "email"}
+            customer,
+            {"subject": "Coexistence", "body_html": "<p>Hello</p>", "channel": "email"},
         )
         .with_env(env)
     )
@@ -130,7 +131,8 @@ def check(env, smtp, port):
         problems.append(f"mail_tracking's record is {tracking.state!r}, not 'sent'")
     if sent["X-Odoo-MailTracking-ID"] != str(tracking.id):
         problems.append(
-            f"the email's X-Odoo-MailTracking-ID is {sent['X-Odoo-MailTracking-ID']!r}, "
+            f"the email's X-Odoo-MailTracking-ID is "
+            f"{sent['X-Odoo-MailTracking-ID']!r}, "
             f"not {tracking.id}"
         )
 

@@ -19,3 +19,4 @@ from . import test_fallback
 from . import test_rules
 from . import test_incidents
 from . import test_consent
+from . import test_uninstall
