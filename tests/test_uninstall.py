@@ -1,3 +1,5 @@
+import logging
+
 from odoo import Command
 from odoo.tests import tagged
 
@@ -112,7 +114,10 @@ class TestUninstallHook(CustomerMessagesCommon):
         )
         own_cron = self.env.ref("customer_messages.ir_cron_unpaid_reminder")
 
-        with self.assertLogs("odoo.addons.customer_messages.hooks", "INFO") as logs:
+        # (logging.INFO: Odoo names its level 25 "INFO" too)
+        with self.assertLogs(
+            "odoo.addons.customer_messages.hooks", logging.INFO
+        ) as logs:
             _uninstall_hook(self.env)
 
         self.assertEqual(set(needing.mapped("active")), {False})
@@ -130,7 +135,8 @@ class TestUninstallHook(CustomerMessagesCommon):
         # the module's own records go with it: left to the uninstallation
         self.assertEqual(own_cron.state, "customer_message")
         (line,) = [line for line in logs.output if "archived" in line]
-        for record in needing | cron | filters_needing | action:
-            self.assertIn(f"(id {record.id})", line)
-        for record in keeping | filter_keeping:
+        for records in (needing, cron, filters_needing, action):
+            for record in records:
+                self.assertIn(f"{record.display_name!r} (id {record.id})", line)
+        for record in [*keeping, filter_keeping]:
             self.assertNotIn(f"{record.display_name!r}", line)
