@@ -30,10 +30,16 @@ def _uninstall_hook(env):
     inactive, for the administrator to see what they did; the module's own
     records are left to the uninstallation, which deletes them."""
     fields = _get_module_fields(env)
+    # the records on the module's own models go with them
+    models = set(_get_module_only(env, "ir.model").mapped("model"))
     own = _get_module_records(env)
-    automations = _get_dependent_automations(env, fields) - own["base.automation"]
     actions = (
-        env["ir.actions.server"].search([("state", "=", "customer_message")])
+        env["ir.actions.server"].search(
+            [
+                ("state", "=", "customer_message"),
+                ("model_id.model", "not in", list(models)),
+            ]
+        )
         - own["ir.actions.server"]
         - own["ir.cron"].ir_actions_server_id
     )
@@ -42,8 +48,15 @@ def _uninstall_hook(env):
         .with_context(active_test=False)
         .search([("ir_actions_server_id", "in", actions.ids)])
     )
-    automations |= actions.base_automation_id - own["base.automation"]
-    filters = _get_dependent_filters(env, fields) - own["ir.filters"]
+    automations = (
+        _get_dependent_automations(env, fields) | actions.base_automation_id
+    ).filtered(lambda rule: rule.model_name not in models) - own["base.automation"]
+    filters = (
+        _get_dependent_filters(env, fields).filtered(
+            lambda saved: saved.model_id not in models
+        )
+        - own["ir.filters"]
+    )
 
     automations.filtered("active").write({"active": False})
     crons.filtered("active").write({"active": False})
@@ -168,19 +181,21 @@ def _get_module_records(env):
     return records
 
 
-def _get_module_fields(env):
-    """The fields that go away with the module, as {(model, name)}: those its
+def _get_module_only(env, model):
+    """The records of ``model`` that go away with the module: those its
     data defines (ir.model.data) and no other installed module defines too."""
-    data = env["ir.model.data"].search(
-        [("model", "=", "ir.model.fields"), ("res_id", "!=", False)]
-    )
+    data = env["ir.model.data"].search([("model", "=", model), ("res_id", "!=", False)])
     owners = {}
     for row in data:
         owners.setdefault(row.res_id, set()).add(row.module)
-    ours = [field_id for field_id, modules in owners.items() if modules == {MODULE}]
+    ours = [res_id for res_id, modules in owners.items() if modules == {MODULE}]
+    return env[model].browse(ours).exists()
+
+
+def _get_module_fields(env):
+    """The fields that go away with the module, as {(model, name)}."""
     return {
-        (field.model, field.name)
-        for field in env["ir.model.fields"].browse(ours).exists()
+        (field.model, field.name) for field in _get_module_only(env, "ir.model.fields")
     }
 
 
@@ -221,8 +236,8 @@ def _expression_uses(env, model_name, text, fields, paths=False):
     try:
         node = ast.parse(text.strip(), mode="eval").body
     except SyntaxError:
-        # not Python: look for the names as words
-        names = {name for _model, name in fields}
+        # not Python: look for the names of the model's fields as words
+        names = {name for model, name in fields if model == model_name}
         return any(re.search(rf"\b{re.escape(name)}\b", text) for name in names)
     if paths:
         return any(

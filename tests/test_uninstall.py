@@ -64,13 +64,16 @@ class TestUninstallHook(CustomerMessagesCommon):
                 ],
             )
         )
-        keeping = self._rule(
-            "Names only", domain="[('name', 'ilike', 'customer_status')]"
-        ) | self._rule(
-            "Other fields",
-            "account.move",
-            "[('partner_id.name', '=', 'x'), ('partner_id.child_ids', 'any', "
-            "[('email', '!=', False)])]",
+        # (the rules on the module's own models go away with them)
+        keeping = (
+            self._rule("On services", "customer.service", "[('status', '=', 'active')]")
+            | self._rule("Names only", domain="[('name', 'ilike', 'customer_status')]")
+            | self._rule(
+                "Other fields",
+                "account.move",
+                "[('partner_id.name', '=', 'x'), ('partner_id.child_ids', 'any', "
+                "[('email', '!=', False)])]",
+            )
         )
         cron = self.env["ir.cron"].create(
             self._send_values(
