@@ -353,13 +353,13 @@ cm_template() {
     # One build per KIND at a time, whatever runs in parallel. (The kinds are
     # not named cm_template_*: older versions of the tooling dropped every
     # cm_template_* database.)
-    local kind=$1 modules=$2 from=${3:-} source key template prefix old lock
+    local kind=$1 modules=$2 from=${3:-} src key template prefix old lock
     shift $(($# < 3 ? $# : 3))
     local filestore="$CM_CACHE/data/filestore"
-    source=$(printf '%s' "$CM_ODOO" | sha256sum | cut -c1-8)
+    src=$(printf '%s' "$CM_ODOO" | sha256sum | cut -c1-8)
     key=$(printf '%s|%s|%s|%s' "$modules" "$from" "$*" "$(sha256sum <"$CM_ODOO/odoo/release.py")" \
         | sha256sum | cut -c1-10)
-    prefix="cm_${kind}_${source}_"
+    prefix="cm_${kind}_${src}_"
     template="$prefix$key"
     exec {lock}>"$CM_CACHE/$kind.lock"
     flock "$lock"
