@@ -3,6 +3,7 @@ from odoo.tools import SQL
 from . import controllers
 from . import models
 from . import wizards
+from .hooks import _uninstall_hook
 
 
 def _post_init_hook(env):

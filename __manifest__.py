@@ -67,5 +67,6 @@
         "web.assets_tests": ["customer_messages/static/tests/tours/*.js"],
     },
     "post_init_hook": "_post_init_hook",
+    "uninstall_hook": "_uninstall_hook",
     "application": True,
 }

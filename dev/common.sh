@@ -366,32 +366,69 @@ cm_db_exists() {
     [ "$(cm_psql -tA -c "SELECT 1 FROM pg_database WHERE datname = '$1'")" = 1 ]
 }
 
-cm_deps_template() {
-    # Prints the name of the template database holding the module's
-    # dependencies (Odoo's apps only), built once and kept until Odoo or the
-    # dependencies change; one build at a time, whatever runs in parallel.
-    local deps key template filestore="$CM_CACHE/data/filestore" old
-    deps=$(python - "$CM_REPO/__manifest__.py" <<'PYEOF'
+cm_module_depends() {
+    # The module's dependencies, sorted and comma-separated (from the manifest).
+    "$CM_VENV/bin/python" - "$CM_REPO/__manifest__.py" <<'PYEOF'
 import ast, sys
 print(",".join(sorted(ast.literal_eval(open(sys.argv[1]).read())["depends"])))
 PYEOF
-)
-    key=$(printf '%s|%s|%s' "$deps" "$CM_ODOO" "$(sha256sum "$CM_ODOO/odoo/release.py")" | sha256sum | cut -c1-10)
-    template="cm_template_$key"
-    exec 9>"$CM_CACHE/template.lock"
-    flock 9
+}
+
+cm_template() {
+    # Prints the name of a template database, built once and kept until Odoo or
+    # what it holds changes:
+    #   cm_template KIND MODULES [FROM [ODOO_ARGS...]]
+    # MODULES (comma-separated) are installed on a copy of the template FROM, or
+    # on a new database when FROM is empty, with Odoo's ODOO_ARGS (--with-demo).
+    # The name is cm_KIND_SOURCE_KEY: SOURCE stands for the Odoo source (its
+    # folder) and KEY for all the rest (modules, FROM, arguments, Odoo's
+    # release). A new template drops the earlier ones of the same KIND and the
+    # same SOURCE only: another checkout may test against another Odoo source
+    # (ODOO_SRC) at the same time, and keeps its templates. Python is not part
+    # of it: every Python version's virtual environment shares the templates.
+    # One build per KIND at a time, whatever runs in parallel. (The kinds are
+    # not named cm_template_*: older versions of the tooling dropped every
+    # cm_template_* database.)
+    local kind=$1 modules=$2 from=${3:-} src key template prefix old lock
+    shift $(($# < 3 ? $# : 3))
+    local filestore="$CM_CACHE/data/filestore"
+    src=$(printf '%s' "$CM_ODOO" | sha256sum | cut -c1-8)
+    key=$(printf '%s|%s|%s|%s' "$modules" "$from" "$*" "$(sha256sum <"$CM_ODOO/odoo/release.py")" \
+        | sha256sum | cut -c1-10)
+    prefix="cm_${kind}_${src}_"
+    template="$prefix$key"
+    exec {lock}>"$CM_CACHE/$kind.lock"
+    flock "$lock"
     if ! cm_db_exists "$template"; then
-        cm_log "building the template database $template ($deps), once"
-        for old in $(cm_psql -tA -c "SELECT datname FROM pg_database WHERE datname LIKE 'cm\_template\_%'"); do
+        cm_log "building the template database $template ($modules${from:+ on $from}${*:+, $*}), once"
+        for old in $(cm_psql -tA -c "SELECT datname FROM pg_database WHERE datname LIKE 'cm%'"); do
+            # the same kind and source: older keys and unfinished builds
+            [[ $old == "$prefix"* ]] || continue
             dropdb --if-exists "$old" && rm -rf "${filestore:?}/$old"
         done
-        cm_odoo -d "$template.partial" -i "$deps" --stop-after-init --no-http --log-level=warn >&2 \
-            || cm_die "installing $deps failed"
-        cm_psql -c "ALTER DATABASE \"$template.partial\" RENAME TO \"$template\""
+        if [ -n "$from" ]; then
+            cm_copy_db "$from" "$template.partial" || cm_die "copying $from failed"
+        fi
+        cm_odoo -d "$template.partial" -i "$modules" "$@" --stop-after-init --no-http --log-level=warn >&2 \
+            || cm_die "installing $modules failed"
+        cm_psql -c "ALTER DATABASE \"$template.partial\" RENAME TO \"$template\"" \
+            || cm_die "the template $template.partial went away while it was built"
         rm -rf "${filestore:?}/$template" && mv "$filestore/$template.partial" "$filestore/$template" 2>/dev/null || true
     fi
-    flock -u 9
+    flock -u "$lock"
+    exec {lock}>&-
     echo "$template"
+}
+
+cm_deps_template() {
+    # Prints the name of the template database holding the module's
+    # dependencies (Odoo's apps only); with --demo, with their demo data (and
+    # then the module's demo data is installed with it too).
+    if [ "${1:-}" = --demo ]; then
+        cm_template deps_demo "$(cm_module_depends)" "" --with-demo
+    else
+        cm_template deps "$(cm_module_depends)"
+    fi
 }
 
 cm_copy_db() {
@@ -399,6 +436,6 @@ cm_copy_db() {
     local filestore="$CM_CACHE/data/filestore"
     dropdb --if-exists --force "$2"
     rm -rf "${filestore:?}/$2"
-    createdb -T "$1" "$2"
+    createdb -T "$1" "$2" || return 1
     if [ -d "$filestore/$1" ]; then cp -a "$filestore/$1" "$filestore/$2"; fi
 }

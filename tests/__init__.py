@@ -20,3 +20,4 @@ from . import test_rules
 from . import test_incidents
 from . import test_consent
 from . import test_privacy
+from . import test_uninstall

@@ -94,11 +94,40 @@ class TestAutomation(HttpCase, SendingCase, SMSGatewayCase):
         paid_alice = self._create_invoice(self.alice, 12.0)
         self._pay(paid_alice)
         unpaid_bob = self._create_invoice(self.bob, 13.0)
+        # a customer whose invoices are all paid gets nothing
+        carol = self._create_customer("Carol Paid", email="carol@example.com")
+        self._pay(self._create_invoice(carol, 14.0))
         self.smtp_handler.messages.clear()
 
         cron.method_direct_trigger()
 
-        self.assertEqual(len(self.smtp_handler.messages), 2)
+        message = self.env["customer.message"].search(
+            [("server_action_id", "=", cron.ir_actions_server_id.id)]
+        )
+        # every customer with an unpaid invoice and nobody else: Alice and
+        # Bob, and the demo's customers on a database with demo data
+        unpaid = self.env["account.move"].search(
+            [
+                ("move_type", "=", "out_invoice"),
+                ("state", "=", "posted"),
+                ("payment_state", "in", ("not_paid", "partial")),
+                ("partner_id.customer_status", "!=", False),
+            ]
+        )
+        self.assertEqual(message.recipient_ids.partner_id, unpaid.partner_id)
+        self.assertLessEqual(self.alice | self.bob, unpaid.partner_id)
+        self.assertNotIn(carol, unpaid.partner_id)
+        sent = message.recipient_ids.filtered(lambda line: line.state == "sent")
+        self.assertEqual(
+            sorted(
+                rcpt.lower()
+                for item in self.smtp_handler.messages
+                for rcpt in item["rcpt_tos"]
+            ),
+            sorted(email.lower() for email in sent.mapped("email")),
+            "one email per customer reached",
+        )
+        emails_sent = len(self.smtp_handler.messages)
         (email_alice,) = self.received("alice@example.com")
         (email_bob,) = self.received("bob@example.com")
         self.assertEqual(email_alice["Subject"], "Reminder: unpaid invoices")
@@ -114,15 +143,12 @@ class TestAutomation(HttpCase, SendingCase, SMSGatewayCase):
             {pdf.name: pdf.raw for pdf in unpaid_bob.invoice_pdf_report_id},
         )
         self.assertFalse(paid_alice.invoice_pdf_report_id, "paid invoices are not sent")
-        message = self.env["customer.message"].search(
-            [("server_action_id", "=", cron.ir_actions_server_id.id)]
-        )
         self.assertEqual(message.origin, "automated")
         self.assertEqual(message.origin_ref, cron.name)
 
         # the job run again (after a crash, or twice the same day) sends nothing twice
         cron.method_direct_trigger()
-        self.assertEqual(len(self.smtp_handler.messages), 2)
+        self.assertEqual(len(self.smtp_handler.messages), emails_sent)
         self.assertEqual(
             self.env["customer.message"].search_count(
                 [("server_action_id", "=", cron.ir_actions_server_id.id)]

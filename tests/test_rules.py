@@ -13,7 +13,11 @@ from .common import FakeGateway, SendingCase, SMSGatewayCase
 class TestRules(HttpCase, SendingCase, SMSGatewayCase):
     """Reminder rules and dunning, sent by their cron (run as the scheduler
     runs it; HttpCase: in a cursor of its own) at their working slot, with
-    time frozen or the documents' dates shifted, really delivered."""
+    time frozen or the documents' dates shifted, really delivered.
+
+    The rules are for the customers of the tests' own reseller (a rule for
+    everybody is in test_reseller_scope): on a database with demo data, a
+    rule for everybody reminds the demo's customers and invoices too."""
 
     @classmethod
     def setUpClass(cls):
@@ -34,10 +38,15 @@ class TestRules(HttpCase, SendingCase, SMSGatewayCase):
             {"phone": "+32 470 12 34 56", "country_id": cls.env.ref("base.be").id}
         )
         cls.cron = cls.env.ref("customer_messages.ir_cron_customer_message_rule_run")
+        cls.own_reseller = cls.env["res.partner"].create(
+            {"name": "Reseller of the tests", "is_company": True, "is_reseller": True}
+        )
+        (cls.alice | cls.bob).reseller_id = cls.own_reseller
 
     def _rule(self, trigger="invoice_due", steps=((1, "after"),), **values):
-        """A rule made by a manager, sending at any hour of any day by default
-        (the working-hours test sets them)."""
+        """A rule made by a manager for the customers of the tests' reseller,
+        sending at any hour of any day by default (the working-hours test sets
+        them)."""
         return (
             self.env["customer.message.rule"]
             .with_user(self.user_manager)
@@ -48,6 +57,7 @@ class TestRules(HttpCase, SendingCase, SMSGatewayCase):
                     "hour": 0.0,
                     "tz": "UTC",
                     "working_days_only": False,
+                    "reseller_ids": self.own_reseller.ids,
                     "step_ids": [
                         Command.create(
                             {
@@ -260,7 +270,7 @@ class TestRules(HttpCase, SendingCase, SMSGatewayCase):
 
         # the policy for every customer reaches bob, not the customers of
         # the reseller with a policy of its own
-        every = self._rule(trigger="dunning", name="Everybody")
+        every = self._rule(trigger="dunning", name="Everybody", reseller_ids=[])
         self._run_cron(every)
         self.assertEqual(len(self.received("bob@example.com")), 1)
         self.assertEqual(len(self.received("alice@example.com")), 1)
@@ -387,7 +397,9 @@ class TestRules(HttpCase, SendingCase, SMSGatewayCase):
 
         # the cron sends as the system: the Messages / User's customer, the
         # invoice they may not read
-        customer = self._create_customer("Dave Sender", email="dave@example.com")
+        customer = self._create_customer(
+            "Dave Sender", email="dave@example.com", reseller_id=self.own_reseller.id
+        )
         invoice = self._create_invoice(customer, 25.0)
         self._set_due(invoice, date.today() - timedelta(days=1))
         self.assertFalse(invoice.with_user(self.user_sender).has_access("read"))

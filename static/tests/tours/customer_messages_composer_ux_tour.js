@@ -310,29 +310,22 @@ registry.category("web_tour.tours").add("customer_messages_walkthrough", {
             run: "click",
         },
         {
+            // the form is redrawn when the customer's onchange returns: a
+            // field typed in or a menu opened before would be lost
+            content: "Her recipient count, once the customer is set",
             trigger: '.modal div[name="recipient_count"]:contains("1")',
         },
         {
-            content: "Write the subject",
-            trigger: '.modal div[name="subject"] input',
-            run: "edit Your documents, {{ object.name }}",
-        },
-        {
-            // the field sits at the bottom of the dialog: a dropdown opened
-            // there closes as the dialog scrolls to show it
             content: "Pick her draft invoice",
             trigger: '.modal div[name="invoice_ids"] input',
-            run() {
-                this.anchor.scrollIntoView({ block: "center" });
-            },
-        },
-        {
-            trigger: '.modal div[name="invoice_ids"] input',
-            run: "click",
+            run: "edit Alice",
         },
         {
             trigger: '.ui-autocomplete .dropdown-item:contains("Draft")',
             run: "click",
+        },
+        {
+            trigger: '.modal div[name="invoice_ids"] .o_tag:contains("Draft")',
         },
         {
             content: "And her last pro-forma by the rule: the same one",
@@ -342,6 +335,14 @@ registry.category("web_tour.tours").add("customer_messages_walkthrough", {
         {
             trigger: '.o_select_menu_item:contains("Last one")',
             run: "click",
+        },
+        {
+            trigger: '.modal div[name="proforma_policy"] input:value("Last one")',
+        },
+        {
+            content: "Write the subject",
+            trigger: '.modal div[name="subject"] input',
+            run: "edit Your documents, {{ object.name }}",
         },
         noTechnicalLabels("single, email, documents"),
         {
