@@ -30,13 +30,14 @@ class CustomerMessage(models.Model):
 
     def _needs_approval(self):
         """Whether this message must be approved before it is sent: staff's
-        messages (not tests, nor automations, set up by managers) to more
-        customers than the threshold. Extension point (per category...)."""
+        messages (not tests, nor automations, set up by managers) of a
+        category that requires approval, or to more customers than the
+        threshold. Extension point."""
         self.ensure_one()
+        if self.origin != "manual" or not self.pending_count:
+            return False
         threshold = self._get_approval_threshold()
-        return (
-            self.origin == "manual" and threshold > 0 and self.pending_count > threshold
-        )
+        return self.category_id.requires_approval or 0 < threshold < self.pending_count
 
     def _request_approval(self):
         """Hold the message and tell the managers."""

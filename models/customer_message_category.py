@@ -46,6 +46,12 @@ class CustomerMessageCategory(models.Model):
         "(RFC 8058), so that mail clients offer an Unsubscribe button that opts "
         "the customer out of this category.",
     )
+    requires_approval = fields.Boolean(
+        string="Approval required",
+        help="Staff's messages of this category wait for a Messages / Manager's "
+        "approval whatever their number of customers (legal notices, outage "
+        "notices...).",
+    )
     recipient_route = fields.Selection(
         selection=[
             ("customer", "The customer"),

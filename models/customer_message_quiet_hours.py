@@ -22,6 +22,12 @@ class CustomerMessageQuietHours(models.Model):
     )
     start_hour = fields.Float(string="From", required=True, default=21.0)
     end_hour = fields.Float(string="Until", required=True, default=8.0)
+    category_ids = fields.Many2many(
+        "customer.message.category",
+        string="Categories",
+        help="The categories of messages it holds (marketing only, say); empty: "
+        "messages of every category, and those without one.",
+    )
     company_id = fields.Many2one(
         "res.company", help="The company whose messages it holds; empty: every company."
     )
@@ -56,7 +62,8 @@ class CustomerMessageQuietHours(models.Model):
 
     @api.model
     def _get_for_message(self, message):
-        """The windows that hold the message, by its channel and company."""
+        """The windows that hold the message, by its channel, category and
+        company."""
         channel = QUIET_CHANNELS.get(message.channel)
         if not channel:
             return self.browse()
@@ -64,6 +71,10 @@ class CustomerMessageQuietHours(models.Model):
             Domain("company_id", "=", False)
             | Domain("company_id", "=", message.company_id.id)
         )
+        categories = Domain("category_ids", "=", False)
+        if message.category_id:
+            categories |= Domain("category_ids", "in", message.category_id.ids)
+        domain &= categories
         if message.origin == "automated":
             domain &= Domain("include_automated", "=", True)
         # sudo: the company's settings hold whoever sends

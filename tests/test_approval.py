@@ -25,13 +25,13 @@ class TestApproval(SendingCase):
             email="cm.manager2@example.com",
         )
 
-    def _send(self, partners, user=None):
+    def _send(self, partners, user=None, **values):
         return (
             self.env["customer.message"]
             .with_user(user or self.user_sender)
             ._send_to_customers(
                 partners,
-                {"subject": "Price change", "body_html": "<p>New prices</p>"},
+                {"subject": "Price change", "body_html": "<p>New prices</p>", **values},
             )
         )
 
@@ -125,3 +125,36 @@ class TestApproval(SendingCase):
         action = composer.action_send()
         message = self.env["customer.message"].browse(action["res_id"])
         self.assertEqual(message.state, "to_approve")
+
+    def test_category_requires_approval(self):
+        """Legal and outage notices wait for a manager whatever their number
+        of customers; the other categories follow the threshold."""
+        legal = self.env.ref("customer_messages.customer_message_category_legal")
+        service = self.env.ref("customer_messages.customer_message_category_service")
+        billing = self.env.ref("customer_messages.customer_message_category_billing")
+        self.assertTrue(legal.requires_approval)
+        self.assertTrue(service.requires_approval)
+        self.assertFalse(billing.requires_approval)
+        message = self._send(self.alice, category_id=legal.id)
+        self.assertEqual(message.state, "to_approve", "one customer, a legal notice")
+        self.assertTrue(self._notified(message, self.user_manager))
+        self.env["customer.message"]._cron_process()
+        self.assertFalse(self._customers_reached())
+        message.with_user(self.user_manager).action_approve()
+        self.env["customer.message"]._cron_process()
+        self.assertEqual(message.state, "sent")
+        self.assertEqual(self._customers_reached(), ["alice@example.com"])
+
+        self.assertEqual(self._send(self.bob, category_id=billing.id).state, "sent")
+        automated = self._send(self.carol, category_id=service.id, origin="automated")
+        self.assertEqual(automated.state, "sent", "automations are not held")
+
+        composer = self._compose(
+            mode="mass",
+            partner_ids=self.alice,
+            subject="New terms",
+            body_html="<p>Our terms change</p>",
+        )
+        self.assertFalse(composer.needs_approval)
+        composer.category_id = service
+        self.assertTrue(composer.needs_approval, "the composer says so")

@@ -2,7 +2,7 @@ from datetime import date, datetime, timedelta
 
 import psycopg2.errors
 
-from odoo import fields
+from odoo import Command, fields
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import Form, HttpCase, freeze_time, tagged
 from odoo.tools import mute_logger
@@ -467,6 +467,62 @@ class TestQuietHours(TimeZoneCase):
         self.assertEqual(len(self.received("alice@example.com")), 1)
         self.assertEqual(len(self.smtp_handler.messages), 3, "each once")
         self.assertEqual(message.state, "sent")
+
+    def test_categories(self):
+        """A window for some categories holds their messages only."""
+        Quiet = self.env["customer.message.quiet.hours"]
+        marketing = self.env.ref(
+            "customer_messages.customer_message_category_marketing"
+        )
+        billing = self.env.ref("customer_messages.customer_message_category_billing")
+        new_york = fields.Datetime.context_timestamp(
+            self.env["res.partner"].with_context(tz="America/New_York"),
+            fields.Datetime.now(),
+        ).hour  # the hour it is now at Bob's
+        window = Quiet.create(
+            {
+                "channel": "email",
+                "start_hour": new_york,
+                "end_hour": (new_york + 2) % 24,
+                "category_ids": [Command.set(marketing.ids)],
+            }
+        )
+        Message = self.env["customer.message"]
+        offer = Message.new({"channel": "email", "category_id": marketing.id})
+        invoice = Message.new({"channel": "email", "category_id": billing.id})
+        plain = Message.new({"channel": "email"})
+        self.assertEqual(Quiet._get_for_message(offer), window)
+        self.assertFalse(Quiet._get_for_message(invoice))
+        self.assertFalse(Quiet._get_for_message(plain))
+        message = (
+            self.env["customer.message"]
+            .with_user(self.user_sender)
+            ._send_to_customers(
+                self.bob,
+                {
+                    "subject": "Your invoice",
+                    "body_html": "<p>Hello</p>",
+                    "category_id": billing.id,
+                },
+            )
+        )
+        self.assertEqual(message.state, "sent", "billing is not held")
+        self.assertEqual(len(self.received("bob@example.com")), 1)
+        offer = (
+            self.env["customer.message"]
+            .with_user(self.user_sender)
+            ._send_to_customers(
+                self.bob,
+                {
+                    "subject": "Our offer",
+                    "body_html": "<p>Hello</p>",
+                    "category_id": marketing.id,
+                },
+            )
+        )
+        self.assertEqual(len(self.received("bob@example.com")), 1, "marketing waits")
+        self.assertEqual(offer.recipient_ids.state, "new")
+        self.assertTrue(offer.recipient_ids.scheduled_date, "held until the window ends")
 
     def test_next_allowed_time(self):
         Quiet = self.env["customer.message.quiet.hours"]

@@ -239,11 +239,14 @@ class CustomerMessageComposer(models.TransientModel):
     def _check_template_model(self):
         self.template_id._check_customer_message_template()
 
-    @api.depends("recipient_count")
+    @api.depends("recipient_count", "category_id")
     def _compute_needs_approval(self):
         threshold = self.env["customer.message"]._get_approval_threshold()
         for composer in self:
-            composer.needs_approval = 0 < threshold < composer.recipient_count
+            composer.needs_approval = composer.recipient_count and (
+                composer.category_id.requires_approval
+                or 0 < threshold < composer.recipient_count
+            )
 
     def _compute_can_edit_templates(self):
         can_edit = self.env.user.has_group(
