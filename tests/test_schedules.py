@@ -522,7 +522,7 @@ class TestQuietHours(TimeZoneCase):
         )
         self.assertEqual(len(self.received("bob@example.com")), 1, "marketing waits")
         self.assertEqual(offer.recipient_ids.state, "new")
-        self.assertTrue(offer.recipient_ids.scheduled_date, "held until the window ends")
+        self.assertTrue(offer.recipient_ids.scheduled_date, "held until it ends")
 
     def test_next_allowed_time(self):
         Quiet = self.env["customer.message.quiet.hours"]
