@@ -243,7 +243,7 @@ class CustomerMessageComposer(models.TransientModel):
     def _compute_needs_approval(self):
         threshold = self.env["customer.message"]._get_approval_threshold()
         for composer in self:
-            composer.needs_approval = composer.recipient_count and (
+            composer.needs_approval = bool(composer.recipient_count) and (
                 composer.category_id.requires_approval
                 or 0 < threshold < composer.recipient_count
             )
