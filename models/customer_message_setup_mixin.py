@@ -49,6 +49,13 @@ class CustomerMessageSetupMixin(models.AbstractModel):
             vals["configured_uid"] = self.env.uid
         return super().write(vals)
 
+    def copy_data(self, default=None):
+        # a plain user's copy is his, whoever the original's responsible
+        fname = self._customer_message_responsible_field
+        if fname and not self._is_setup_trusted(self.env.user):
+            default = dict(default or {}, **{fname: self.env.uid})
+        return super().copy_data(default=default)
+
     def _prepare_setup_values(self, vals):
         """The values checked, with the system's fields dropped (whoever
         sends them) and a plain user's own responsible."""

@@ -11,6 +11,7 @@ class IrActionsServer(models.Model):
     type "Send customer message": its settings, and its sending through the
     same path as the composer (customer.message._send_to_customers)."""
 
+    _name = "ir.actions.server"
     _inherit = ["ir.actions.server", "customer.message.setup.mixin"]
 
     state = fields.Selection(

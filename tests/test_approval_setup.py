@@ -96,6 +96,8 @@ class TestSetupApproval(SetupCase):
 
     def test_plain_user_edit_of_a_manager_schedule_waits(self):
         schedule = self._schedule(self.user_manager)
+        copy = schedule.with_user(self.user_sender).copy()
+        self.assertEqual((copy.user_id, copy.configured_uid), (self.user_sender,) * 2)
         # the recorded configurer is the system's: a user cannot name another
         schedule.with_user(self.user_sender).write(
             {"subject": "Changed", "configured_uid": self.user_manager.id}
