@@ -145,9 +145,7 @@ class TestSetupApproval(SetupCase):
         self.assertEqual(set(notices.mapped("state")), {"to_approve"})
         self.assertFalse(FakeGateway.received or self.received("alice@example.com"))
         incident = self._incident(user=self.user_manager, name="Cut")
-        self.assertEqual(
-            set(incident._send_first_notice().mapped("state")), {"sent"}
-        )
+        self.assertEqual(set(incident._send_first_notice().mapped("state")), {"sent"})
 
     def test_notices_follow_the_category(self):
         """Consent and quiet hours apply to notices as to any message of the
@@ -166,7 +164,11 @@ class TestSetupApproval(SetupCase):
         (self.alice | self.carol).tz = "UTC"
         hour = fields.Datetime.now().hour
         self.env["customer.message.quiet.hours"].create(
-            {"channel": "sms", "start_hour": (hour - 1) % 24, "end_hour": (hour + 2) % 24}
+            {
+                "channel": "sms",
+                "start_hour": (hour - 1) % 24,
+                "end_hour": (hour + 2) % 24,
+            }
         )
         incident = self._incident(user=self.user_sender)
         sms, mail = incident._send_first_notice().sorted("id")
@@ -185,9 +187,7 @@ class TestSetupApproval(SetupCase):
         Message = self.env["customer.message"]
         values = {"subject": "Rule", "body_html": "<p>x</p>", "origin": "automated"}
         customers = self.alice | self.carol
-        held = Message.with_user(self.user_sender)._send_to_customers(
-            customers, values
-        )
+        held = Message.with_user(self.user_sender)._send_to_customers(customers, values)
         self.assertEqual(held.configured_uid, self.user_sender)
         self.assertEqual(held.state, "to_approve")
         self.assertEqual(Message._send_to_customers(customers, values).state, "sent")
@@ -252,7 +252,10 @@ class TestSetupInput(HttpCase, SetupCase):
             values = (
                 self._schedule_values()
                 if model == "customer.message.schedule"
-                else {"name": "Cut", "location_ids": [Command.set(self.location_north.ids)]}
+                else {
+                    "name": "Cut",
+                    "location_ids": [Command.set(self.location_north.ids)],
+                }
             )
             with (
                 mute_logger("odoo.http"),
@@ -268,9 +271,7 @@ class TestSetupInput(HttpCase, SetupCase):
                 self.assertRaisesRegex(JsonRpcException, "AccessError"),
             ):
                 self._call(model, "write", [record_id], {"user_id": self.admin.id})
-            self._call(
-                model, "write", [record_id], {"configured_uid": self.admin.id}
-            )
+            self._call(model, "write", [record_id], {"configured_uid": self.admin.id})
             self.assertEqual(record.user_id, self.user_sender)
             self.assertEqual(record.configured_uid, self.user_sender)
         # a manager names someone else: the runs are in that one's name
@@ -314,7 +315,9 @@ class TestSetupInput(HttpCase, SetupCase):
             ):
                 self._call(schedule_model, "write", [schedule_id], values)
         schedule = self.env[schedule_model].browse(schedule_id)
-        self.assertEqual((schedule.interval_number, schedule.tz), (3660, "Europe/Brussels"))
+        self.assertEqual(
+            (schedule.interval_number, schedule.tz), (3660, "Europe/Brussels")
+        )
         incident = self._incident(
             user=self.user_sender, kind="maintenance", notify_hours=8760
         )
@@ -327,4 +330,6 @@ class TestSetupInput(HttpCase, SetupCase):
             Rule.create({"name": "Due", "tz": "Mars/Olympus"})
         with self.assertRaises(ValidationError):
             Rule.create({"name": "Due", "catch_up_days": 2**40})
-        self.assertEqual(Rule.create({"name": "Due", "tz": "Asia/Tokyo"}).tz, "Asia/Tokyo")
+        self.assertEqual(
+            Rule.create({"name": "Due", "tz": "Asia/Tokyo"}).tz, "Asia/Tokyo"
+        )
