@@ -2,6 +2,7 @@ from . import customer_location
 from . import customer_tariff
 from . import customer_service
 from . import customer_message_document_mixin
+from . import customer_message_setup_mixin
 from . import customer_message
 from . import customer_message_sending
 from . import customer_message_documents

@@ -26,6 +26,8 @@ SERVICE_TYPES = {
     "service_custom": "custom",
 }
 OPEN_STATES = ("announced", "ongoing")
+# the category of every notice (its consent, quiet hours and approval apply)
+SERVICE_CATEGORY = "customer_messages.customer_message_category_service"
 
 
 class CustomerIncident(models.Model):
@@ -41,9 +43,11 @@ class CustomerIncident(models.Model):
 
     _name = "customer.incident"
     _description = "Outage or maintenance"
-    _inherit = ["mail.thread"]
+    _inherit = ["mail.thread", "customer.message.setup.mixin"]
     _order = "date_start desc, id desc"
     _check_company_auto = True
+    _customer_message_bounds = {"notify_hours": (0, 8760)}
+    _customer_message_responsible_field = "user_id"
 
     name = fields.Char(required=True, tracking=True)
     kind = fields.Selection(
@@ -77,7 +81,8 @@ class CustomerIncident(models.Model):
         "res.users",
         string="Responsible",
         default=lambda self: self.env.user,
-        help="The author of the notices sent automatically.",
+        help="The author of the notices sent automatically (only a manager "
+        "names someone else than themselves).",
     )
     date_start = fields.Datetime(
         string="Start", required=True, default=fields.Datetime.now, tracking=True
@@ -534,8 +539,15 @@ class CustomerIncident(models.Model):
                 state=labels[self.state],
             ),
         }
-        if origin == "automated" and self.user_id:
-            values["author_id"] = self.user_id.id
+        if origin == "automated":
+            # a scheduled notice: sent as set up (see customer.message
+            # _needs_approval); a notice sent by a click is its sender's
+            values["configured_uid"] = self._get_configurer().id
+            if self.user_id:
+                values["author_id"] = self.user_id.id
+        category = self.env.ref(SERVICE_CATEGORY, raise_if_not_found=False)
+        if category:
+            values["category_id"] = category.id
         return values
 
     # ------------------------------------------------------------------

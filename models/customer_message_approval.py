@@ -21,6 +21,16 @@ class CustomerMessage(models.Model):
         "res.users", string="Approved by", readonly=True, copy=False
     )
     approved_date = fields.Datetime(string="Approved on", readonly=True, copy=False)
+    configured_uid = fields.Many2one(
+        "res.users",
+        string="Set up by",
+        default=lambda self: self.env.user,
+        readonly=True,
+        copy=False,
+        help="Who set this send up: the sender, or who last configured the "
+        "recurring message, incident, reminder rule or server action that "
+        "sent it. Approval depends on them, not on the process that sends.",
+    )
 
     @api.model
     def _get_approval_threshold(self):
@@ -29,15 +39,29 @@ class CustomerMessage(models.Model):
         return int(self.env["ir.config_parameter"].sudo().get_param(THRESHOLD, 0))
 
     def _needs_approval(self):
-        """Whether this message must be approved before it is sent: staff's
-        messages (not tests, nor automations, set up by managers) of a
-        category that requires approval, or to more customers than the
-        threshold. Extension point."""
+        """The one approval gate: whether this message must be approved
+        before it is sent. Only messages of a category that requires
+        approval, or to more customers than the threshold, ever wait (never
+        tests, nor the fallback of a message already let through). Then a
+        direct send (the composer, code run by a user) waits whoever sends
+        it, managers included (four eyes); a send set up beforehand (a
+        recurring message's run, an incident's notice, a reminder rule, a
+        server action) waits unless the user who set it up
+        (``configured_uid``, recorded by the system) is a Messages / Manager
+        or an administrator, whatever process runs it. Extension point."""
         self.ensure_one()
-        if self.origin != "manual" or not self.pending_count:
+        if self.origin == "test" or not self.pending_count or self.fallback_of_id:
             return False
         threshold = self._get_approval_threshold()
-        return self.category_id.requires_approval or 0 < threshold < self.pending_count
+        if not (
+            self.category_id.requires_approval or 0 < threshold < self.pending_count
+        ):
+            return False
+        if self.origin == "manual" and not self.incident_id:
+            return True
+        return not self.env["customer.message.setup.mixin"]._is_setup_trusted(
+            self.configured_uid
+        )
 
     def _request_approval(self):
         """Hold the message and tell the managers."""

@@ -39,10 +39,11 @@ class CustomerMessageRule(models.Model):
     step twice, however often the cron runs."""
 
     _name = "customer.message.rule"
-    _inherit = ["customer.message.document.mixin"]
+    _inherit = ["customer.message.document.mixin", "customer.message.setup.mixin"]
     _description = "Reminder rule"
     _order = "name, id"
     _check_company_auto = True
+    _customer_message_bounds = {"catch_up_days": (0, 366)}
 
     name = fields.Char(required=True)
     active = fields.Boolean(default=True)
@@ -391,6 +392,7 @@ class CustomerMessageRule(models.Model):
             "document_date_to": self.document_date_to,
             "company_id": self.company_id.id,
             "author_id": False,
+            "configured_uid": self._get_configurer().id,
             "origin": "automated",
             "origin_ref": self.env._(
                 "Reminder rule: %(name)s (step %(step)s)",

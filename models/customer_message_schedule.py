@@ -31,10 +31,12 @@ class CustomerMessageSchedule(models.Model):
     cron ``_cron_run_schedules``."""
 
     _name = "customer.message.schedule"
-    _inherit = ["customer.message.document.mixin"]
+    _inherit = ["customer.message.document.mixin", "customer.message.setup.mixin"]
     _description = "Recurring message"
     _order = "state, next_run, id"
     _check_company_auto = True
+    _customer_message_bounds = {"interval_number": (1, 3660), "month_day": (1, 31)}
+    _customer_message_responsible_field = "user_id"
 
     name = fields.Char(required=True)
     state = fields.Selection(
@@ -51,7 +53,8 @@ class CustomerMessageSchedule(models.Model):
         "res.users",
         string="Responsible",
         default=lambda self: self.env.user,
-        help="The author of each run's message.",
+        help="The author of each run's message (only a manager names someone "
+        "else than themselves).",
     )
     # --- the composition (what the composer passes to _send_to_customers)
     channel = fields.Selection(
@@ -369,6 +372,7 @@ class CustomerMessageSchedule(models.Model):
             "schedule_id": self.id,
             "company_id": self.company_id.id,
             "author_id": self.user_id.id,
+            "configured_uid": self._get_configurer().id,
             "origin": "automated",
             "origin_ref": self.env._("Recurring message: %(name)s", name=self.name),
         }

@@ -11,7 +11,8 @@ class IrActionsServer(models.Model):
     type "Send customer message": its settings, and its sending through the
     same path as the composer (customer.message._send_to_customers)."""
 
-    _inherit = "ir.actions.server"
+    _name = "ir.actions.server"
+    _inherit = ["ir.actions.server", "customer.message.setup.mixin"]
 
     state = fields.Selection(
         selection_add=[("customer_message", "Send customer message")],
@@ -127,6 +128,7 @@ class IrActionsServer(models.Model):
             "proforma_policy": self.customer_message_proforma_policy or "none",
             "payment_policy": self.customer_message_payment_policy or "none",
             "origin": "automated",
+            "configured_uid": self._get_configurer().id,
             "origin_ref": name,
             "server_action_id": self.id,
             "recipient_filter": self.env._(

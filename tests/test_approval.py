@@ -103,15 +103,18 @@ class TestApproval(SendingCase):
 
     def test_below_threshold_and_automated(self):
         self.assertEqual(self._send(self.alice | self.bob).state, "sent")
-        automated = (
+        values = {"subject": "Rule", "body_html": "<p>x</p>", "origin": "automated"}
+        automated = self.env["customer.message"]._send_to_customers(
+            self.alice | self.bob | self.carol, values
+        )
+        self.assertEqual(automated.state, "sent", "the system's automations go")
+        # a plain user's code claiming to be an automation: his own send
+        claimed = (
             self.env["customer.message"]
             .with_user(self.user_sender)
-            ._send_to_customers(
-                self.alice | self.bob | self.carol,
-                {"subject": "Rule", "body_html": "<p>x</p>", "origin": "automated"},
-            )
+            ._send_to_customers(self.alice | self.bob | self.carol, values)
         )
-        self.assertEqual(automated.state, "sent", "automations are not held")
+        self.assertEqual(claimed.state, "to_approve")
 
     def test_composer_says_so(self):
         composer = self._compose(
@@ -146,8 +149,12 @@ class TestApproval(SendingCase):
         self.assertEqual(self._customers_reached(), ["alice@example.com"])
 
         self.assertEqual(self._send(self.bob, category_id=billing.id).state, "sent")
+        automated = self._send(
+            self.carol, self.user_manager, category_id=service.id, origin="automated"
+        )
+        self.assertEqual(automated.state, "sent", "set up by a manager: not held")
         automated = self._send(self.carol, category_id=service.id, origin="automated")
-        self.assertEqual(automated.state, "sent", "automations are not held")
+        self.assertEqual(automated.state, "to_approve", "set up by a plain user")
 
         composer = self._compose(
             mode="mass",

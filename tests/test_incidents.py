@@ -18,6 +18,11 @@ class IncidentCase(SendingCase, SMSGatewayCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        # notices are of the Service / outages category: its approval is
+        # tested in test_approval_setup; here they go at once
+        cls.env.ref(
+            "customer_messages.customer_message_category_service"
+        ).requires_approval = False
         belgium = cls.env.ref("base.be")
         cls.alice.write({"phone": "+32 470 12 34 56", "country_id": belgium.id})
         cls.bob.write({"phone": "+32 470 65 43 21", "country_id": belgium.id})
