@@ -34,7 +34,7 @@ from . import customer_message_rule_log
 from . import res_partner_reminders
 from . import customer_incident
 from . import customer_message_incident
-from . import mail_render_mixin
+from . import mail_template_incident
 from . import res_partner_incident
 from . import customer_message_category
 from . import customer_message_preference

@@ -1,10 +1,13 @@
 from odoo import fields, models
 
+# the incident whose notice is rendered (see _render_eval_context)
+INCIDENT_CONTEXT_KEY = "customer_messages_incident_id"
+
 
 class CustomerMessage(models.Model):
     """The notices of outages and maintenance (customer.incident): each
     message knows its incident, which its templates render as ``incident``
-    (see mail.render.mixin ``_render_eval_context``)."""
+    (``_render_eval_context`` here, and mail.template's)."""
 
     _inherit = "customer.message"
 
@@ -23,10 +26,15 @@ class CustomerMessage(models.Model):
         string="Incident notice",
     )
 
+    def _render_eval_context(self):
+        render_context = super()._render_eval_context()
+        render_context["incident"] = self.env["customer.incident"].browse(
+            self.env.context.get(INCIDENT_CONTEXT_KEY)
+        )
+        return render_context
+
     def _render_for_partners(self, partners):
-        message = self
-        if self.incident_id:
-            message = self.with_context(
-                customer_messages_incident_id=self.incident_id.id
-            )
+        # what is rendered from the template reads this message's incident,
+        # or an empty record (mail.template's _render_eval_context)
+        message = self.with_context(**{INCIDENT_CONTEXT_KEY: self.incident_id.id})
         return super(CustomerMessage, message)._render_for_partners(partners)

@@ -218,24 +218,31 @@ class ResPartner(models.Model):
         return super().create(vals_list)
 
     def write(self, vals):
-        if "is_reseller" in vals or any(self.sudo().mapped("is_reseller")):
+        # only a plain Messages / User is restricted: nothing is read for
+        # anybody else (every other user's contact edits cost nothing)
+        if self._is_reseller_restricted() and (
             # sudo: whether a reseller is among them, whoever edits
+            "is_reseller" in vals or any(self.sudo().mapped("is_reseller"))
+        ):
             self._check_reseller_rights()
         return super().write(vals)
 
     def _check_reseller_rights(self):
+        if self._is_reseller_restricted():
+            raise AccessError(
+                self.env._("Only Messages / Managers may configure resellers.")
+            )
+
+    def _is_reseller_restricted(self):
         """Resellers are configured by Messages / Managers: a Messages / User
         neither marks a contact as reseller nor edits a reseller. Users
         outside the module's groups keep Odoo's rights on contacts."""
         user = self.env.user
-        if (
+        return (
             not self.env.su
             and user.has_group("customer_messages.customer_messages_group_user")
             and not user.has_group("customer_messages.customer_messages_group_manager")
-        ):
-            raise AccessError(
-                self.env._("Only Messages / Managers may configure resellers.")
-            )
+        )
 
     @api.constrains("location_id", "company_id")
     def _check_location_company(self):

@@ -22,3 +22,4 @@ from . import test_consent
 from . import test_privacy
 from . import test_uninstall
 from . import test_approval_setup
+from . import test_overrides
