@@ -270,8 +270,9 @@ class CustomerIncident(models.Model):
                 self._check_progress_values(
                     {fname for fname, value in vals.items() if value not in DRAFT}
                 )
-            # the context's defaults (an RPC call's) never set them either
-            incidents = self.with_context(
+            # the context's defaults (an RPC call's) never set them either:
+            # the whole context replaced, without them
+            incidents = self.with_context(  # pylint: disable=context-overridden
                 {
                     key: value
                     for key, value in self.env.context.items()

@@ -117,7 +117,8 @@ class CustomerMessage(models.Model):
                 idempotency_key=key,
                 idempotency_origin=self._get_key_origin(key_origin),
             )
-        Message = self.with_context(clean_context(self.env.context))
+        # the whole context replaced: the defaults are left out of it
+        Message = self.with_context(clean_context(self.env.context))  # pylint: disable=context-overridden
         try:
             with self.env.cr.savepoint():
                 # sudo: users have no create right on messages; the message
