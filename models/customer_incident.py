@@ -2,7 +2,7 @@ import logging
 from datetime import timedelta
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.fields import Domain
 from odoo.tools import SQL
 
@@ -28,6 +28,18 @@ SERVICE_TYPES = {
 OPEN_STATES = ("announced", "ongoing")
 # the category of every notice (its consent, quiet hours and approval apply)
 SERVICE_CATEGORY = "customer_messages.customer_message_category_service"
+# What the incident's actions move: users never write them (see write), the
+# audience follows from the scope and the state from the notices sent.
+PROGRESS_FIELDS = (
+    "state",
+    "audience_partner_ids",
+    "notice_date",
+    "update_count",
+    "last_update_note",
+    "date_resolved",
+)
+# The values of those fields that a new incident may be created with
+DRAFT = (False, None, 0, "", "draft", [])
 
 
 class CustomerIncident(models.Model):
@@ -69,6 +81,7 @@ class CustomerIncident(models.Model):
         ],
         default="draft",
         required=True,
+        readonly=True,
         index=True,
         copy=False,
         tracking=True,
@@ -253,11 +266,53 @@ class CustomerIncident(models.Model):
         )
         templates._check_customer_message_template()
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        incidents = self
+        if not self.env.su:
+            for vals in vals_list:
+                # a new incident is a draft without notices
+                self._check_progress_values(
+                    {fname for fname, value in vals.items() if value not in DRAFT}
+                )
+            # the context's defaults (an RPC call's) never set them either:
+            # the whole context replaced, without them
+            incidents = self.with_context(  # pylint: disable=context-overridden
+                {
+                    key: value
+                    for key, value in self.env.context.items()
+                    if key.removeprefix("default_") not in PROGRESS_FIELDS
+                }
+            )
+        return super(CustomerIncident, incidents).create(vals_list)
+
     def write(self, vals):
+        if not self.env.su:
+            self._check_progress_values(vals)
         result = super().write(vals)
         if {"date_start", "notify_hours", "kind", "state"} & set(vals):
             self._trigger_cron()
         return result
+
+    @api.model
+    def _check_progress_values(self, vals):
+        """Users never write what the incident's actions move."""
+        if set(PROGRESS_FIELDS) & set(vals):
+            raise AccessError(
+                self.env._(
+                    "The state, notified customers and notices of an incident "
+                    "follow from its actions (Send notice, Mark ongoing, Send "
+                    "update, Send resolved...) and its scope: they cannot be "
+                    "written."
+                )
+            )
+
+    def _write_progress(self, vals):
+        """Move the incidents (state, notices), on the user's behalf."""
+        self.check_access("write")
+        # sudo: the incidents' own actions, on incidents the user may write
+        # (checked above); users never write these fields (see write)
+        return self.sudo().write(vals)
 
     # ------------------------------------------------------------------
     # ACTIONS
@@ -276,12 +331,12 @@ class CustomerIncident(models.Model):
                     )
                 )
             incident._check_ready()
-        self.write({"state": "planned"})
+        self._write_progress({"state": "planned"})
         return True
 
     def action_back_to_draft(self):
         """A scheduled notice not sent yet is called off."""
-        self.filtered(lambda incident: incident.state == "planned").write(
+        self.filtered(lambda incident: incident.state == "planned")._write_progress(
             {"state": "draft"}
         )
         return True
@@ -292,7 +347,7 @@ class CustomerIncident(models.Model):
         return True
 
     def action_start(self):
-        self.filtered(lambda incident: incident.state == "announced").write(
+        self.filtered(lambda incident: incident.state == "announced")._write_progress(
             {"state": "ongoing"}
         )
         return True
@@ -423,10 +478,12 @@ class CustomerIncident(models.Model):
     # SENDING
     # ------------------------------------------------------------------
 
-    def _send_first_notice(self, origin="manual"):
+    def _send_first_notice(self, origin="manual", process="auto"):
         """The first notice, to the customers affected now, who become the
         audience of the later ones. Sent once: again, it returns the
-        messages sent the first time."""
+        messages sent the first time.
+
+        :param str process: see ``customer.message._send_to_customers``"""
         self.ensure_one()
         if self.notice_date:
             return self.notice_message_ids.filtered(
@@ -438,10 +495,12 @@ class CustomerIncident(models.Model):
             )
         self._check_ready()
         self._freeze_audience()
-        messages = self._send_notice("notice", origin=origin)
+        messages = self._send_notice("notice", origin=origin, process=process)
         now = fields.Datetime.now()
         started = self.kind == "outage" or self.date_start <= now
-        self.write({"notice_date": now, "state": "ongoing" if started else "announced"})
+        self._write_progress(
+            {"notice_date": now, "state": "ongoing" if started else "announced"}
+        )
         return messages
 
     def _send_update(self):
@@ -471,7 +530,9 @@ class CustomerIncident(models.Model):
             )
         number = self.update_count + 1
         messages = self._send_notice("update", number=number)
-        self.write({"update_count": number, "last_update_note": self.update_note})
+        self._write_progress(
+            {"update_count": number, "last_update_note": self.update_note}
+        )
         return messages
 
     def _send_resolved(self):
@@ -489,12 +550,16 @@ class CustomerIncident(models.Model):
                 )
             )
         messages = self._send_notice("resolved")
-        self.write({"state": "resolved", "date_resolved": fields.Datetime.now()})
+        self._write_progress(
+            {"state": "resolved", "date_resolved": fields.Datetime.now()}
+        )
         return messages
 
-    def _send_notice(self, notice, number=0, origin="manual"):
+    def _send_notice(self, notice, number=0, origin="manual", process="auto"):
         """Send one notice to the audience: one message per channel, SMS
-        first, each keyed ``incident-<id>-<notice>-<number>-<channel>``."""
+        first, each keyed ``incident-<id>-<notice>-<number>-<channel>``, a
+        key of this incident's own (another's message never stands for it).
+        """
         self.ensure_one()
         template = self[NOTICES[notice]]
         if not template:
@@ -514,7 +579,9 @@ class CustomerIncident(models.Model):
             messages |= Message._send_to_customers(
                 partners,
                 self._prepare_notice_values(notice, template, channel, origin),
+                process=process,
                 key=f"incident-{self.id}-{notice}-{number}-{channel}",
+                key_origin=self,
             )
         return messages
 
@@ -576,7 +643,11 @@ class CustomerIncident(models.Model):
     def _cron_send_notices(self):
         """Send the advance notices that are due, once each (the notice is
         keyed, and the incident leaves the Notice scheduled state), then
-        mark the announced incidents that have started as ongoing."""
+        mark the announced incidents that have started as ongoing.
+
+        Each notice is recorded in a savepoint with the incident's state, and
+        committed with it: the processing cron sends it (it commits as it
+        sends, which nothing may do inside a savepoint)."""
         auto_commit = self.env["customer.message"]._auto_commit()
         now = fields.Datetime.now()
         due = self.search(
@@ -586,7 +657,7 @@ class CustomerIncident(models.Model):
         for incident in due:
             try:
                 with self.env.cr.savepoint():
-                    incident._send_first_notice(origin="automated")
+                    incident._send_first_notice(origin="automated", process="cron")
             except (UserError, ValidationError) as error:
                 # one incident's problem must not stop the others: it goes
                 # back to draft, with the reason in its chatter

@@ -124,7 +124,11 @@ class CustomerMessage(models.Model):
         )
         # the content is the message's own, checked when it was written
         fallback = self._send_to_customers(
-            lines.partner_id, values, process="cron", key=f"fallback-{self.id}"
+            lines.partner_id,
+            values,
+            process="cron",
+            key=f"fallback-{self.id}",
+            key_origin=self,
         )
         new_lines = {line.partner_id: line for line in fallback.sudo().recipient_ids}
         for line in lines:

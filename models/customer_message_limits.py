@@ -4,44 +4,18 @@ from odoo import api, fields, models
 from odoo.fields import Domain
 from odoo.tools import SQL
 
-# The window of an idempotency key, and of the daily cap of automated sends
+# The window of an idempotency key (customer_message_keys.py), and of the
+# daily cap of automated sends
 WINDOW = timedelta(hours=24)
 DAILY_LIMIT = "customer_messages.daily_automated_limit"
 
 
 class CustomerMessage(models.Model):
-    """Guards of automated sending, for integrators' code and automation
-    rules that may run twice: an idempotency key (the same key within 24
-    hours sends nothing again, see ``_send_to_customers``), and a cap on the
-    automated messages each customer gets in 24 hours."""
+    """A guard of automated sending, for integrators' code and automation
+    rules that may run often: a cap on the automated messages each customer
+    gets in 24 hours. (Their idempotency keys: customer_message_keys.py.)"""
 
     _inherit = "customer.message"
-
-    idempotency_key = fields.Char(
-        copy=False,
-        readonly=True,
-        help="The key the code that sent it gave: the same key within 24 hours "
-        "returns this message and sends nothing again.",
-    )
-
-    # one message per live key; a key older than the window is released
-    # (_get_message_by_key) before it is given again
-    _idempotency_key_uniq = models.UniqueIndex(
-        "(idempotency_key) WHERE idempotency_key IS NOT NULL",
-        "A message with this idempotency key is being sent already.",
-    )
-
-    @api.model
-    def _get_message_by_key(self, key):
-        """The message sent with the key within the window, or an empty
-        recordset; an older one gives the key up."""
-        # sudo: the key is the caller's; whoever gave it gets the message
-        found = self.sudo().search([("idempotency_key", "=", key)], limit=1)
-        if found and found.create_date < fields.Datetime.now() - WINDOW:
-            found.idempotency_key = False
-            found.flush_recordset(["idempotency_key"])
-            found = self.browse()
-        return found.with_env(self.env)
 
     @api.model
     def _get_daily_limit(self):

@@ -129,6 +129,7 @@ class CustomerMessage(models.Model):
             values,
             process="cron",
             key=f"reminder-{self.id}-{fields.Date.context_today(self)}",
+            key_origin=self,
         )
         return {
             "type": "ir.actions.act_window",

@@ -402,7 +402,11 @@ class CustomerMessageSchedule(models.Model):
             self.env["customer.message"]
             .with_company(self.company_id)
             ._send_to_customers(
-                partners, self._prepare_message_values(), process="cron", key=key
+                partners,
+                self._prepare_message_values(),
+                process="cron",
+                key=key,
+                key_origin=self,
             )
         )
 

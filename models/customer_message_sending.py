@@ -1,8 +1,6 @@
 import logging
 import threading
 
-import psycopg2.errors
-
 from odoo import api, fields, models, modules
 from odoo.exceptions import UserError
 from odoo.fields import Domain
@@ -46,7 +44,9 @@ class CustomerMessage(models.Model):
     # ------------------------------------------------------------------
 
     @api.model
-    def _send_to_customers(self, records, values, process="auto", key=None):
+    def _send_to_customers(
+        self, records, values, process="auto", key=None, key_origin=None
+    ):
         """Create a message for the customers of ``records`` and queue it.
 
         :param records: res.partner records, or any records that lead to a
@@ -61,13 +61,14 @@ class CustomerMessage(models.Model):
         :param str key: an idempotency key: when a message was sent with
             the same key in the last 24 hours, that message is returned and
             nothing is sent again (code or a rule that may run twice)
+        :param key_origin: the record that sends with the key, whose own it
+            is (an incident...; see customer_message_keys.py)
         :return: the created customer.message
         """
-        if key:
-            first = self._get_message_by_key(key)
-            if first:
-                return first
-        values = dict(values, idempotency_key=key or False)
+        company = self.env["res.company"].browse(values.get("company_id"))
+        if key and (first := self._get_message_by_key(key, company, key_origin)):
+            return first
+        values = dict(values)
         if values.get("body_html"):
             # the {{ placeholders }} typed in the text work in the body too
             values["body_html"] = placeholders_to_qweb(values["body_html"])
@@ -91,16 +92,7 @@ class CustomerMessage(models.Model):
             if values.get(fname)
         }
         self._check_picked_documents(documents)
-        try:
-            with self.env.cr.savepoint():
-                message = self.create(values)
-        except psycopg2.errors.UniqueViolation as error:
-            # another transaction is sending with the same key right now
-            raise UserError(
-                self.env._(
-                    "A message with the key %(key)s is being sent already.", key=key
-                )
-            ) from error
+        message = self._create_message(values, key=key, key_origin=key_origin)
         # sudo: the documents were checked above; the history (lines, state)
         # is the system's, see customer_message.py
         message_sudo = message.sudo()

@@ -1,4 +1,5 @@
-from odoo import fields, models
+from odoo import api, fields, models
+from odoo.exceptions import AccessError
 
 
 class ResPartner(models.Model):
@@ -15,3 +16,26 @@ class ResPartner(models.Model):
         groups="customer_messages.customer_messages_group_user",
         help="The outages and maintenance this customer was notified of.",
     )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        if not self.env.su and any(
+            vals.get("customer_incident_ids") for vals in vals_list
+        ):
+            self._raise_incident_audience_error()
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if not self.env.su and "customer_incident_ids" in vals:
+            self._raise_incident_audience_error()
+        return super().write(vals)
+
+    def _raise_incident_audience_error(self):
+        """An incident's audience follows from its scope (see
+        customer.incident ``_freeze_audience``), never from what is written."""
+        raise AccessError(
+            self.env._(
+                "The customers notified of an incident follow from its scope: "
+                "they cannot be written."
+            )
+        )

@@ -23,3 +23,4 @@ from . import test_privacy
 from . import test_uninstall
 from . import test_approval_setup
 from . import test_overrides
+from . import test_history_truth

@@ -346,6 +346,10 @@ class TestIncidents(IncidentCase):
         with freeze_time(start - timedelta(hours=2, minutes=-1), tick=True):
             self._run_cron()
             self._run_cron()
+            # the notices are recorded with the state, and sent by the
+            # processing cron
+            self.assertFalse(self.arrivals)
+            self.env["customer.message"]._cron_process()
         self.assertEqual(incident.state, "announced")
         sms, mail = incident.notice_message_ids.sorted("id")
         self.assertEqual((sms | mail).mapped("origin"), ["automated", "automated"])
