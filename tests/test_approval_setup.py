@@ -133,6 +133,9 @@ class TestSetupApproval(SetupCase):
         self._run_cron()
         notices = incident.notice_message_ids
         self.assertEqual(notices.category_id, self.service)
+        self.assertEqual(set(notices.mapped("state")), {"new"}, "not held")
+        # recorded by the incident cron, sent by the processing cron
+        self.env["customer.message"]._cron_process()
         self.assertEqual(set(notices.mapped("state")), {"sent"})
         self.assertEqual(notices.author_id, self.user_manager)
         self.assertEqual(self.arrivals, ["sms", "sms", "email", "email"])
