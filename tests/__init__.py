@@ -21,3 +21,5 @@ from . import test_incidents
 from . import test_consent
 from . import test_privacy
 from . import test_uninstall
+from . import test_send_once
+from . import test_delivery_recheck
