@@ -6,6 +6,7 @@ import psycopg2.errors
 from odoo import Command, api
 from odoo.exceptions import UserError
 from odoo.modules.registry import Registry
+from odoo.orm.environments import Transaction
 from odoo.tests import new_test_user, tagged
 from odoo.tests.common import BaseCase, get_db_name
 from odoo.tools import SQL, mute_logger
@@ -84,6 +85,10 @@ class TestSendOnce(BaseCase):
                 partner.unlink()
 
     def _env(self, cr):
+        if cr.transaction is None:
+            # the registry itself: looking it up by name waits for the lock
+            # the test runner holds, in the other threads
+            cr.transaction = Transaction(self.registry)
         return api.Environment(cr, self.user_id, {})
 
     def _composer(self):

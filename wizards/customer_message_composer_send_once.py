@@ -30,6 +30,8 @@ class CustomerMessageComposer(models.TransientModel):
         :raise UserError: another Send of it is running right now
         """
         self.ensure_one()
+        # a message this transaction made is in the row read below
+        self.flush_recordset(["sent_message_id"])
         try:
             with self.env.cr.savepoint(flush=False):
                 # sql: a row lock without waiting (NOWAIT): a second Send
