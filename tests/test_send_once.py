@@ -190,9 +190,7 @@ class TestSendOnce(BaseCase):
             late_cr.rollback()
         # the request retried
         self.assertEqual(self._send(composer_id), message_id)
-        self.assertEqual(
-            self._messages(), {message_id: sorted(self.customer_ids)}
-        )
+        self.assertEqual(self._messages(), {message_id: sorted(self.customer_ids)})
 
     def test_each_composition_sends_its_own(self):
         """The positive twin: two compositions are two messages."""
