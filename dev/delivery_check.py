@@ -737,7 +737,7 @@ def run_blacklisted(args, registry):
     """blacklisted: after Send, before the cron delivers, a sixth of the
     customers are blacklisted, a sixth opt out of the message's category and
     the address of a sixth is suspended (a hard bounce); a sixth more are
-    blacklisted once a third of the emails were received. The first ones end
+    blacklisted once the first emails were received. The first ones end
     Cancelled with the reason and receive nothing; each of the others blacklisted
     during the delivery either was sent the email before (Sent, received
     once) or ends Cancelled with the reason (nothing received); everybody
@@ -814,7 +814,7 @@ def run_blacklisted(args, registry):
     pending_late = [late]
 
     def during(count):
-        if pending_late and count >= args.count // 3:
+        if pending_late and count:
             with registry.cursor() as cr:
                 env = api.Environment(cr, api.SUPERUSER_ID, {})
                 env["mail.blacklist"].create(
