@@ -17,7 +17,8 @@ class CustomerMessageRecipient(models.Model):
     (first send, cron batches, Retry failed, fallback messages, scheduled
     and approved ones: ``_lock_new``) and the queued emails a worker takes
     (``mail.mail._claim_for_sending``: emails handed over to the sending
-    cron, deferred or left by a crash)."""
+    cron, deferred or left by a crash), and the SMS sent, also again later
+    by Odoo's SMS queue (``sms.sms._send_with_api``)."""
 
     _inherit = "customer.message.recipient"
 
@@ -73,4 +74,18 @@ class MailMail(models.Model):
         return self.filtered(
             lambda mail: not mail.customer_message_recipient_id
             or mail.customer_message_recipient_id in kept
+        )
+
+
+class SmsSms(models.Model):
+    _inherit = "sms.sms"
+
+    def _recheck_exclusions(self):
+        """The SMS of customer messages whose lines pass the gate of
+        delivery (see customer.message.recipient._recheck_exclusions); the
+        others are cancelled with their lines. Other SMS are kept."""
+        kept = self.customer_message_recipient_id._recheck_exclusions()
+        return self.filtered(
+            lambda sms: not sms.customer_message_recipient_id
+            or sms.customer_message_recipient_id in kept
         )

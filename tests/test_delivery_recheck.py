@@ -2,7 +2,7 @@ from odoo import fields
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
-from .common import SendingCase
+from .common import FakeGateway, SendingCase, SMSGatewayCase
 
 
 @tagged("customer_messages", "post_install", "-at_install")
@@ -144,3 +144,53 @@ class TestDeliveryRecheck(SendingCase):
         )
         self.assertEqual(message.state, "sent")
         self.assertEqual(self._received_by(), ["staff@example.com"])
+
+
+@tagged("customer_messages", "post_install", "-at_install")
+class TestSmsDeliveryRecheck(SMSGatewayCase):
+    """An SMS tried again later by Odoo's SMS queue goes through the same
+    gate: a customer who sent STOP meanwhile gets nothing."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        belgium = cls.env.ref("base.be")
+        cls.alice = cls._create_customer(
+            "Alice Person", phone="+32 470 12 34 56", country_id=belgium.id
+        )
+        cls.bob = cls._create_customer(
+            "Bob Person", phone="+32 470 65 43 21", country_id=belgium.id
+        )
+
+    @mute_logger("odoo.addons.iap.tools.iap_tools", "odoo.tools.translate")
+    def test_stop_before_the_next_try(self):
+        params = self.env["ir.config_parameter"].sudo()
+        endpoint = params.get_param("sms.endpoint")
+        params.set_param("sms.endpoint", "http://127.0.0.1:9")  # nobody there
+        message = (
+            self.env["customer.message"]
+            .with_user(self.user_sender)
+            ._send_to_customers(
+                self.alice | self.bob, {"subject": "Outage", "channel": "sms"}
+            )
+            .with_env(self.env)
+        )
+        self.assertEqual(message.recipient_ids.mapped("state"), ["processing"] * 2)
+        # Alice answers STOP before the next try
+        self.env["phone.blacklist"].sudo()._add(["+32470123456"])
+        params.set_param("sms.endpoint", endpoint)  # back
+
+        message.recipient_ids.sms_id._send(unlink_failed=False, unlink_sent=True)
+
+        alice_line = message.recipient_ids.filtered(
+            lambda r: r.partner_id == self.alice
+        )
+        self.assertEqual(alice_line.state, "cancelled")
+        self.assertIn("blacklisted (the customer sent STOP)", alice_line.failure_reason)
+        self.assertTrue(alice_line.failure_reason.startswith("Excluded: "))
+        # the positive twin: Bob gets it, once
+        self.assertEqual(
+            [number for _path, number, _content in FakeGateway.received],
+            ["+32470654321"],
+        )
+        self.assertEqual(message.state, "sent")
