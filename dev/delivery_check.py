@@ -46,22 +46,34 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import warnings
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import psutil
 import psycopg2
+import requests
 from aiosmtpd.controller import Controller
 
-from odoo import api
+from odoo import Command, api
 from odoo.modules.registry import Registry
 from odoo.tools import config
 
 CRON_WORKERS = 2
 TIMEOUT = 600  # seconds for one scenario, at most
-SCENARIOS = ("outage", "kill", "pgrestart", "cancel", "sms", "throttle")
+SCENARIOS = (
+    "outage",
+    "kill",
+    "pgrestart",
+    "cancel",
+    "sms",
+    "throttle",
+    "doubleclick",
+    "blacklisted",
+)
 
 
 class FaultyHandler:
@@ -539,7 +551,355 @@ def check_rate(times, rate):
     return problems
 
 
-def main(argv):
+# --- the sending gates: one message per composition, exclusions at delivery
+
+SENDER = "delivery.check.sender"  # login and password of a Messages / User
+
+
+def wait_for_web(server):
+    """The HTTP port of the Odoo server (its master process listens on it),
+    once it answers; None when it does not within a minute."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and server.is_alive():
+        with contextlib.suppress(psutil.Error, requests.RequestException):
+            master = psutil.Process(server.process.pid)
+            connections = getattr(master, "net_connections", master.connections)
+            for connection in connections("tcp"):
+                if connection.status == psutil.CONN_LISTEN:
+                    url = f"http://127.0.0.1:{connection.laddr.port}"
+                    requests.get(f"{url}/web/login", timeout=10)
+                    return url
+        time.sleep(0.5)
+    return None
+
+
+def rpc(session, url, route, params):
+    """(result, None), or (None, the error's data) of a JSON-RPC call."""
+    payload = session.post(
+        url + route,
+        json={"jsonrpc": "2.0", "method": "call", "id": 1, "params": params},
+        timeout=300,
+    ).json()
+    if "error" in payload:
+        return None, payload["error"].get("data") or payload["error"]
+    return payload["result"], None
+
+
+def wait_for_delivery(registry, server, received, got, message_id, during=None):
+    """Collect what the SMTP server receives until the message is done (or
+    the time is up); ``during(emails received so far)`` is called on the
+    way. Returns the message's state (see message_state)."""
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline and server.is_alive():
+        while received.poll(0.5):
+            got.append(received.recv())
+        if during:
+            during(len(got))
+        state = message_state(registry, message_id)
+        if state and state[0] not in ("new", "processing") and not state[1]:
+            break
+    while received.poll(1):
+        got.append(received.recv())
+    return message_state(registry, message_id) or ("unknown", None, None)
+
+
+def run_doubleclick(args, registry):
+    """doubleclick: a Messages / User clicks Send twice at once on one
+    composition of a mass message, over HTTP JSON-RPC (the web client's
+    call_button) to the two HTTP workers, then once more later: one message
+    is made, each click gets it or is told that it is being sent, and every
+    customer gets the email once."""
+    port = free_port()
+    received, child = multiprocessing.Pipe()
+    server = OdooServer(args.database, args.log)
+    with registry.cursor() as cr:
+        env = api.Environment(cr, api.SUPERUSER_ID, {})
+        customers = prepare(env, port, args.count)
+        env["res.users"].create(
+            {
+                "name": "Delivery Check Sender",
+                "login": SENDER,
+                "password": SENDER,
+                "email": "sender@example.com",
+                "group_ids": [
+                    Command.set(
+                        [
+                            env.ref("base.group_user").id,
+                            env.ref(
+                                "customer_messages.customer_messages_group_user"
+                            ).id,
+                        ]
+                    )
+                ],
+            }
+        )
+        env.cr.commit()
+        expected = set(customers.mapped("email"))
+    smtp = multiprocessing.Process(
+        target=serve_smtp, args=(port, child, 0, []), daemon=True
+    )
+    smtp.start()
+    server.start()
+    problems, got = [], []
+    try:
+        url = wait_for_web(server)
+        if not url:
+            problems.append("the Odoo server does not answer over HTTP")
+            return report(args, problems)
+        session = requests.Session()
+        _uid, error = rpc(
+            session,
+            url,
+            "/web/session/authenticate",
+            {"db": args.database, "login": SENDER, "password": SENDER},
+        )
+        if error:
+            problems.append(f"the sender could not log in: {error}")
+            return report(args, problems)
+        composer_id, error = rpc(
+            session,
+            url,
+            "/web/dataset/call_kw/customer.message.composer/create",
+            {
+                "model": "customer.message.composer",
+                "method": "create",
+                "args": [
+                    {
+                        "mode": "mass",
+                        "partner_ids": [Command.set(customers.ids)],
+                        "channel": "email",
+                        "subject": "Check {{ object.name }}",
+                        "body_html": "<p>Check</p>",
+                    }
+                ],
+                "kwargs": {},
+            },
+        )
+        if error:
+            problems.append(f"the composition could not be made: {error}")
+            return report(args, problems)
+        if isinstance(composer_id, list):
+            composer_id = composer_id[0]
+        barrier = threading.Barrier(2)
+
+        def click(wait=True):
+            clicker = requests.Session()
+            clicker.cookies.update(session.cookies)
+            if wait:
+                barrier.wait(timeout=60)
+            return rpc(
+                clicker,
+                url,
+                "/web/dataset/call_button/customer.message.composer/action_send",
+                {
+                    "model": "customer.message.composer",
+                    "method": "action_send",
+                    "args": [[composer_id]],
+                    "kwargs": {},
+                },
+            )
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            clicks = [future.result() for future in [pool.submit(click) for _ in "ab"]]
+        clicks.append(click(wait=False))  # a click later on
+        answers = []
+        for result, error in clicks:
+            if result:
+                answers.append(f"message {result.get('res_id')}")
+            elif error.get("name") == "odoo.exceptions.UserError":
+                answers.append(f"“{error.get('message')}”")
+            else:
+                answers.append(f"an error: {error.get('name')}: {error.get('message')}")
+                problems.append(f"a click got an error: {error.get('message')}")
+        print(
+            f"doubleclick: the two clicks got {answers[0]} and {answers[1]}; "
+            f"the later one {answers[2]}",
+            flush=True,
+        )
+        opened = {result["res_id"] for result, _error in clicks if result}
+        row = look(registry, "SELECT array_agg(id) FROM customer_message")
+        made = row[0] or []
+        if len(made) != 1:
+            problems.append(f"{len(made)} messages were made: {made}")
+        if len(opened) != 1 or not clicks[2][0]:
+            problems.append(f"the clicks opened the messages {sorted(opened)}")
+        if not made:
+            return report(args, problems)
+        state = wait_for_delivery(registry, server, received, got, made[0])
+        problems += check(args, state, got, expected, server, registry)
+    finally:
+        server.stop()
+        smtp.kill()
+    return report(args, problems)
+
+
+def run_blacklisted(args, registry):
+    """blacklisted: after Send, before the cron delivers, a sixth of the
+    customers are blacklisted, a sixth opt out of the message's category and
+    the address of a sixth is suspended (a hard bounce); a sixth more are
+    blacklisted once the first emails were received. The first ones end
+    Cancelled with the reason and receive nothing; each of the others blacklisted
+    during the delivery either was sent the email before (Sent, received
+    once) or ends Cancelled with the reason (nothing received); everybody
+    else gets it once."""
+    port = free_port()
+    received, child = multiprocessing.Pipe()
+    server = OdooServer(args.database, args.log)
+    with registry.cursor() as cr:
+        env = api.Environment(cr, api.SUPERUSER_ID, {})
+        customers = prepare(env, port, args.count)
+        # batches of 20 lines: several claims of lines and of emails
+        env["ir.config_parameter"].set_param("customer_messages.batch_size", "20")
+        category = env["customer.message.category"].create(
+            {"name": "Check newsletter", "allow_opt_out": True}
+        )
+        message_id = (
+            env["customer.message"]
+            ._send_to_customers(
+                customers,
+                {
+                    "subject": "Check {{ object.name }}",
+                    "channel": "email",
+                    "category_id": category.id,
+                },
+                process="cron",
+            )
+            .id
+        )
+        env.cr.commit()  # sent; the server (its cron) is not started yet
+        blacklisted, opted_out, suspended = (
+            customers[0::6],
+            customers[1::6],
+            customers[2::6],
+        )
+        env["mail.blacklist"].create(
+            [{"email": email} for email in blacklisted.mapped("email")]
+        )
+        env["customer.message.preference"].create(
+            [
+                {
+                    "partner_id": partner.id,
+                    "category_id": category.id,
+                    "channel": "email",
+                }
+                for partner in opted_out
+            ]
+        )
+        suspended._note_email_bounce("550 5.1.1 mailbox unavailable", hard=True)
+        env.cr.commit()
+        excluded = {
+            **dict.fromkeys(
+                blacklisted.mapped("email"), "Excluded: email address blacklisted"
+            ),
+            **dict.fromkeys(
+                opted_out.mapped("email"),
+                "Excluded: opted out of Check newsletter messages",
+            ),
+            **dict.fromkeys(
+                suspended.mapped("email"), "Excluded: email address bounced"
+            ),
+        }
+        late = customers[3::6].mapped("email")
+    print(
+        f"blacklisted: one message to {args.count} customers; {len(excluded)} "
+        f"excluded after Send, {len(late)} more to blacklist during the delivery",
+        flush=True,
+    )
+    smtp = multiprocessing.Process(
+        target=serve_smtp, args=(port, child, 0, []), daemon=True
+    )
+    smtp.start()
+    server.start()
+    problems, got = [], []
+    pending_late = [late]
+
+    def during(count):
+        if pending_late and count:
+            with registry.cursor() as cr:
+                env = api.Environment(cr, api.SUPERUSER_ID, {})
+                env["mail.blacklist"].create(
+                    [{"email": email} for email in pending_late.pop()]
+                )
+            print(
+                f"blacklisted: {len(late)} more blacklisted after {count} emails",
+                flush=True,
+            )
+
+    try:
+        state = wait_for_delivery(registry, server, received, got, message_id, during)
+        problems += check_blacklisted(registry, message_id, state, got, excluded, late)
+    finally:
+        server.stop()
+        smtp.kill()
+    return report(args, problems)
+
+
+def check_blacklisted(registry, message_id, state, got, excluded, late):
+    """Problems of the blacklisted scenario (see run_blacklisted)."""
+    with registry.cursor() as cr:
+        cr.execute(
+            "SELECT p.email, r.state, r.failure_reason "
+            "FROM customer_message_recipient r JOIN res_partner p "
+            "ON p.id = r.partner_id WHERE r.message_id = %s",
+            [message_id],
+        )
+        lines = {address: (line, reason) for address, line, reason in cr.fetchall()}
+    counts = Counter(rcpt for rcpt, _message_id, _at in got)
+    late_states = Counter(lines[address][0] for address in late)
+    print(
+        f"blacklisted: message {state[0]}; lines "
+        f"{dict(Counter(line for line, _reason in lines.values()))}; blacklisted "
+        f"during the delivery: {dict(late_states)}; received {len(got)} emails "
+        f"for {len(counts)} customers",
+        flush=True,
+    )
+    problems = []
+    if state[0] != "sent" or state[1] or state[2]:
+        problems.append(
+            f"the message is {state[0]} ({state[1]} pending, {state[2]} failed)"
+        )
+    wrong = [a for a, reason in excluded.items() if lines[a] != ("cancelled", reason)]
+    if wrong:
+        problems.append(
+            f"{len(wrong)} customers excluded after Send are not Cancelled with the "
+            f"reason (e.g. {wrong[0]}: {lines[wrong[0]]})"
+        )
+    for address in late:
+        line, reason = lines[address]
+        if line == "cancelled" and not (reason or "").startswith("Excluded: "):
+            problems.append(f"{address} is Cancelled without the reason: {reason}")
+        if line not in ("cancelled", "sent"):
+            problems.append(f"{address} is {line}")
+    cancelled = {a for a, (line, _reason) in lines.items() if line == "cancelled"}
+    received_cancelled = sorted(cancelled & set(counts))
+    if received_cancelled:
+        problems.append(f"{len(received_cancelled)} customers Cancelled received it")
+    sent = {a for a, (line, _reason) in lines.items() if line == "sent"}
+    missing = sent - set(counts)
+    if missing:
+        problems.append(f"{len(missing)} customers Sent got nothing")
+    if set(lines) - cancelled - sent:
+        problems.append(
+            f"{len(set(lines) - cancelled - sent)} lines neither Sent nor Cancelled"
+        )
+    twice = [address for address, count in counts.items() if count > 1]
+    if twice:
+        problems.append(f"{len(twice)} customers got it twice")
+    return problems
+
+
+def report(args, problems):
+    for problem in problems:
+        print(f"{args.scenario}: PROBLEM: {problem}", flush=True)
+    if problems:
+        print(f"(the server's log: {args.log})", flush=True)
+    return 1 if problems else 0
+
+
+OWN_RUNS = {"doubleclick": run_doubleclick, "blacklisted": run_blacklisted}
+
+
+def main(argv):  # noqa: C901 - one branch per kind of scenario
     parser = argparse.ArgumentParser()
     parser.add_argument("--database", required=True)
     parser.add_argument("--scenario", choices=SCENARIOS, required=True)
@@ -576,6 +936,8 @@ def main(argv):
     logging.getLogger("mail.log").setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     registry = Registry(args.database)
+    if args.scenario in OWN_RUNS:
+        return OWN_RUNS[args.scenario](args, registry)
     cluster = Cluster(args.pg_ctl, args.database)
     if args.scenario == "pgrestart" and cluster.others_in_use(registry):
         print(

@@ -44,3 +44,4 @@ from . import customer_message_recipient_privacy
 from . import customer_message_audit
 from . import res_partner_privacy
 from . import customer_message_keys
+from . import customer_message_claim

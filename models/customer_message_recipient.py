@@ -249,7 +249,8 @@ class CustomerMessageRecipient(models.Model):
     def _lock_new(self, message, after_id, limit):
         """The next new lines of the message (by id, after after_id), locked
         until the end of the transaction; lines another worker holds are
-        skipped."""
+        skipped, those whose customer may no longer receive it are
+        cancelled (``_recheck_exclusions``)."""
         while True:
             lines = self.search(
                 Domain("message_id", "=", message.id)
@@ -262,7 +263,8 @@ class CustomerMessageRecipient(models.Model):
                 order="id",
                 limit=limit,
             )
-            locked = lines.try_lock_for_update()
+            # the gate of delivery: customer_message_claim.py
+            locked = lines.try_lock_for_update()._recheck_exclusions()
             if locked or not lines:
                 return locked
             after_id = lines[-1].id

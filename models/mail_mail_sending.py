@@ -171,6 +171,9 @@ class MailMail(models.Model):
             # another worker claimed some of them since this transaction
             # began: they are its own
             return self.browse()
+        # the gate of delivery (customer_message_claim.py): emails whose
+        # customer may no longer receive them are cancelled, not sent
+        claimed = claimed._recheck_exclusions()
         self.env.cr.execute("SELECT pg_backend_pid()")
         claimed.write(
             {

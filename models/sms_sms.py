@@ -55,8 +55,14 @@ class SmsSms(models.Model):
             super(SmsSms, others)._send_with_api(
                 sms_api, unlink_failed, unlink_sent, raise_exception
             )
+        # the gate of delivery (customer_message_claim.py): SMS sent again
+        # later by Odoo's queue are checked again too
+        kept = ours._recheck_exclusions()
+        (ours - kept).customer_message_recipient_id.message_id._update_state()
+        if not kept:
+            return None
         # the lines of SMS the gateway failed wait for the retry (sms.tracker)
-        ours = ours.with_context(customer_messages_sms_retry=True)
+        ours = kept.with_context(customer_messages_sms_retry=True)
         limits = self.env["customer.message.throttle"]._get_sms_limits(
             ours[:1]._get_sms_company()
         )

@@ -24,3 +24,5 @@ from . import test_uninstall
 from . import test_approval_setup
 from . import test_overrides
 from . import test_history_truth
+from . import test_send_once
+from . import test_delivery_recheck

@@ -102,6 +102,9 @@ class TestMassSend(SendingCase):
 
         self.smtp_handler.messages.clear()
         self.smtp_handler.refused.clear()
+        # a 550 suspends the address: staff checked them (else Retry failed
+        # cancels them, see test_delivery_recheck.py)
+        refused.action_retry_email_address()
         message.action_retry_failed()
         self.env["customer.message"]._cron_process()
         self.assertEqual(
@@ -119,6 +122,31 @@ class TestMassSend(SendingCase):
             # the first failure stays in the line's history
             self.assertIn("after 1 tries: ", line.previous_failures)
             self.assertIn("550", line.previous_failures)
+
+    def test_send_clicked_twice(self):
+        """A second Send of the composition opens the message of the first
+        one: no second message, every customer once."""
+        composer = self._compose(
+            user=self.user_messages, mode="mass", channel="email", subject="Works"
+        )
+        composer.location_ids = self.location_south
+        first = composer.action_send()
+        self.assertEqual(composer.action_send(), first)
+        message = self.env["customer.message"].browse(first["res_id"])
+        self.assertEqual(
+            self.env["customer.message"].search_count(
+                [("recipient_filter", "=", message.recipient_filter)]
+            ),
+            1,
+        )
+        self.assertEqual(len(message.recipient_ids), 201)
+        self.assertEqual(len(message.recipient_ids.partner_id), 201)
+        # the positive twin: another composition is another message
+        other = self._compose(
+            user=self.user_messages, mode="mass", channel="email", subject="Works"
+        )
+        other.location_ids = self.location_south
+        self.assertNotEqual(other.action_send()["res_id"], message.id)
 
     def test_cancel(self):
         message = self._mass_compose()

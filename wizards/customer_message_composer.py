@@ -513,13 +513,17 @@ class CustomerMessageComposer(models.TransientModel):
     def action_send(self):
         """Create the message and hand it to the sending cron (woken at
         once); open it in the history right away: the dialog does not wait
-        for the rendering, the documents and the delivery."""
-        self._check_ready()
-        self._check_recipients()
-        partners = self._get_recipients()
-        message = self.env["customer.message"]._send_to_customers(
-            partners, self._prepare_message_values(), process="cron"
-        )
+        for the rendering, the documents and the delivery. A composition
+        sends once: a second Send opens the message made by the first (see
+        customer_message_composer_send_once.py)."""
+        message = self._lock_for_sending()
+        if not message:
+            self._check_ready()
+            self._check_recipients()
+            message = self.env["customer.message"]._send_to_customers(
+                self._get_recipients(), self._prepare_message_values(), process="cron"
+            )
+            self.sent_message_id = message
         return {
             "type": "ir.actions.act_window",
             "res_model": "customer.message",
