@@ -42,3 +42,4 @@ from . import phone_blacklist
 from . import customer_message_recipient_privacy
 from . import customer_message_audit
 from . import res_partner_privacy
+from . import customer_message_consent_log

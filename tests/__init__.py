@@ -21,3 +21,4 @@ from . import test_incidents
 from . import test_consent
 from . import test_privacy
 from . import test_uninstall
+from . import test_consent_log
