@@ -58,11 +58,13 @@ class CustomerMessageConsentLog(models.Model):
         "by every company).",
     )
     source = fields.Selection(
-        selection=CONSENT_SOURCES, string="Changed through", required=True, readonly=True
+        selection=CONSENT_SOURCES,
+        string="Changed through",
+        required=True,
+        readonly=True,
     )
     category_id = fields.Many2one(
         "customer.message.category",
-        string="Category",
         readonly=True,
         ondelete="set null",
         help="Empty for an SMS keyword or the SMS provider: the number stops "

@@ -83,9 +83,11 @@ class TestConsentLog(ConsentLogMixin, HttpCase, SendingCase):
         for values in (
             {"partner_id": self.rita.id},
             {"partner_id": self.rita.id, "opted_out": True},
-            {"category_id": self.env.ref(
-                "customer_messages.customer_message_category_service"
-            ).id},
+            {
+                "category_id": self.env.ref(
+                    "customer_messages.customer_message_category_service"
+                ).id
+            },
             {"channel": "sms"},
         ):
             with self.subTest(values=values):
@@ -164,7 +166,9 @@ class TestConsentLog(ConsentLogMixin, HttpCase, SendingCase):
         # not even the superuser: turned back on instead, and recorded
         with self.assertRaises(UserError):
             email.unlink()
-        self._rpc("customer.message.preference", "write", [email.id], {"opted_out": False})
+        self._rpc(
+            "customer.message.preference", "write", [email.id], {"opted_out": False}
+        )
         self.assertEqual(
             self._log(self.pam)[-1],
             ("staff", self.user_sender, self.marketing, "email", False),
@@ -190,7 +194,11 @@ class TestConsentLog(ConsentLogMixin, HttpCase, SendingCase):
                     log.with_user(user).unlink()
                 with self.assertRaises(AccessError):
                     Log.with_user(user).create(
-                        {"partner_id": self.rita.id, "source": "staff", "channel": "sms"}
+                        {
+                            "partner_id": self.rita.id,
+                            "source": "staff",
+                            "channel": "sms",
+                        }
                     )
         with self.assertRaises(AccessError):
             Log.with_user(self.portal_pam).search([])
@@ -212,7 +220,9 @@ class TestConsentLog(ConsentLogMixin, HttpCase, SendingCase):
         # the one-click unsubscribe, anonymous
         self.authenticate(None, None)
         token = self.marketing._get_unsubscribe_token(self.pam.id)
-        url = f"/customer_messages/unsubscribe/{self.pam.id}/{self.marketing.id}/{token}"
+        url = (
+            f"/customer_messages/unsubscribe/{self.pam.id}/{self.marketing.id}/{token}"
+        )
         response = self.url_open(url, data={"List-Unsubscribe": "One-Click"})
         self.assertEqual(response.status_code, 200)
         # staff on the customer's form
@@ -326,9 +336,7 @@ class TestSmsConsentLog(ConsentLogMixin, HttpCase, SMSGatewayCase):
         self.env["customer.message"].with_user(self.user_sender)._send_to_customers(
             self.bob, {"subject": "Outage", "sms_body": "Back", "channel": "sms"}
         )
-        self.assertEqual(
-            [entry[0] for entry in self._log(self.bob)], ["sms_provider"]
-        )
+        self.assertEqual([entry[0] for entry in self._log(self.bob)], ["sms_provider"])
         self.assertEqual(self._log(self.bob)[0][2:], (self.no_category, "sms", True))
 
     def test_webhook_non_ascii_token(self):

@@ -158,7 +158,11 @@ class TestReadReceipts(BrowserStartRetry, HttpCase, SendingCase):
             .with_user(self.user_sender)
             ._send_to_customers(
                 partner,
-                {"subject": "Price change", "body_html": "<p>New prices</p>", "channel": "portal"},
+                {
+                    "subject": "Price change",
+                    "body_html": "<p>New prices</p>",
+                    "channel": "portal",
+                },
             )
         )
         return message, message.recipient_ids
