@@ -73,6 +73,10 @@ class CustomerMessagesPortal(CustomerPortal):
         Logged-in customers read their lines through the record rules; the
         holder of a line's access token reads that line only. Lines that are
         not published in the portal are hidden from both."""
+        if isinstance(access_token, str) and not access_token.isascii():
+            # no token is made of such characters, and Odoo's check
+            # (consteq) would fail on them with a TypeError (a 500)
+            access_token = None
         try:
             recipient_sudo = self._document_check_access(
                 RECIPIENT_MODEL, recipient_id, access_token

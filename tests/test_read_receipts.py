@@ -237,3 +237,25 @@ class TestReadReceipts(BrowserStartRetry, HttpCase, SendingCase):
         self.line_dora.invalidate_recordset()
         self.assertTrue(self.line_dora.read_date)
         self.assertFalse(self.line_carl.read_date)
+
+    def test_non_ascii_access_token_refused(self):
+        """A made-up token in any alphabet is refused like any other (the
+        visitor goes to the login page), on the page and on its read
+        receipt; the real token still opens the page."""
+        self.authenticate(None, None)
+        url = self.line_dora.access_url
+        token = self.line_dora._portal_ensure_token()
+        page = self.url_open(f"{url}?access_token={token}")
+        self.assertEqual(page.status_code, 200)
+        self.assertIn("Our terms change on 1 January.", page.text)
+        csrf = re.search(r'csrf_token: "([^"]+)"', page.text).group(1)
+        with mute_logger("odoo.http"):
+            response = self.url_open(f"{url}?access_token=é€", allow_redirects=False)
+            self.assertIn(response.status_code, (302, 303))
+            self.assertIn("/web/login", response.headers["Location"])
+            response = self.url_open(
+                f"{url}/read", data={"csrf_token": csrf, "access_token": "é€"}
+            )
+            self.assertEqual(response.status_code, 404)
+        self.line_dora.invalidate_recordset()
+        self.assertFalse(self.line_dora.read_date)
