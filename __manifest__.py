@@ -45,6 +45,7 @@
         "views/customer_message_category_views.xml",
         "views/customer_message_preference_views.xml",
         "views/customer_message_consent_templates.xml",
+        "views/customer_message_consent_log_views.xml",
         "wizards/customer_message_composer_views.xml",
         "data/base_automation_data.xml",
         "views/customer_messages_menus.xml",
@@ -63,7 +64,11 @@
         "demo/customer_message_preference_demo.xml",
     ],
     "assets": {
-        "web.assets_backend": ["customer_messages/static/src/**/*"],
+        "web.assets_backend": [
+            "customer_messages/static/src/**/*",
+            ("remove", "customer_messages/static/src/interactions/**/*"),
+        ],
+        "web.assets_frontend": ["customer_messages/static/src/interactions/**/*"],
         "web.assets_tests": ["customer_messages/static/tests/tours/*.js"],
     },
     "post_init_hook": "_post_init_hook",

@@ -117,6 +117,9 @@ class CustomerMessagesConsent(CustomerPortal):
     def _customer_message_unsubscribe_check(self, partner_id, category_id, token):
         """The customer and category of a signed unsubscribe link, sudoed,
         or a 404 for a wrong link."""
+        if not all(0 < value < 2**31 for value in (partner_id, category_id)):
+            # not an id (PostgreSQL would refuse to look it up)
+            raise request.not_found()
         # sudo: the visitor is anonymous; the link's signature is checked
         # before anything is read or written
         category_sudo = (
@@ -152,7 +155,7 @@ class CustomerMessagesConsent(CustomerPortal):
         )
         done = request.httprequest.method == "POST"
         if done:
-            category_sudo._set_opt_out(partner_sudo, ["email"])
+            category_sudo._set_opt_out(partner_sudo, ["email"], source="unsubscribe")
         return request.render(
             "customer_messages.customer_message_unsubscribe_page",
             {
@@ -206,7 +209,8 @@ class CustomerMessagesConsent(CustomerPortal):
         token = payload.get("token") or request.httprequest.headers.get(
             "X-Customer-Messages-Token", ""
         )
-        if not consteq(str(token), expected):
+        # compared as bytes: consteq refuses non-ASCII strings (a 500)
+        if not consteq(str(token).encode(), expected.encode()):
             return request.make_json_response({"error": "Wrong token."}, status=403)
         number = payload.get("number") or payload.get("from")
         text = payload.get("text") or payload.get("body")

@@ -73,6 +73,10 @@ class CustomerMessagesPortal(CustomerPortal):
         Logged-in customers read their lines through the record rules; the
         holder of a line's access token reads that line only. Lines that are
         not published in the portal are hidden from both."""
+        if isinstance(access_token, str) and not access_token.isascii():
+            # no token is made of such characters, and Odoo's check
+            # (consteq) would fail on them with a TypeError (a 500)
+            access_token = None
         try:
             recipient_sudo = self._document_check_access(
                 RECIPIENT_MODEL, recipient_id, access_token
@@ -84,6 +88,20 @@ class CustomerMessagesPortal(CustomerPortal):
         if recipient_sudo.message_id.is_test and not access_token:
             return None
         return recipient_sudo
+
+    def _customer_message_counts_read(self, recipient_sudo, logged_in=False):
+        """Whether the visitor's view of the line counts as the customer's
+        reading: never staff's, nor a test message's; with ``logged_in``,
+        only a portal user reading a line of his own (the record rules, not
+        the link's token), as the GET of the page may be a link scanner's."""
+        user = request.env.user
+        if user._is_internal() or recipient_sudo.message_id.is_test:
+            return False
+        if not logged_in:
+            return True
+        return not user._is_public() and (
+            request.env[RECIPIENT_MODEL].browse(recipient_sudo.id).has_access("read")
+        )
 
     def _customer_message_refuse(self, not_found=False):
         """Visitors are sent to the login page, customers to their home (or
@@ -179,10 +197,10 @@ class CustomerMessagesPortal(CustomerPortal):
         recipient_sudo = self._customer_message_check_access(recipient_id, access_token)
         if not recipient_sudo:
             return self._customer_message_refuse()
-        if (
-            not request.env.user._is_internal()
-            and not recipient_sudo.message_id.is_test
-        ):
+        # only the customer's own logged-in view counts as read here; the
+        # holder of the email's link (or a mail provider's link scanner
+        # following it) is counted by the page's POST to /read, see below
+        if self._customer_message_counts_read(recipient_sudo, logged_in=True):
             recipient_sudo._mark_read()
         attachments = [
             {
@@ -197,11 +215,32 @@ class CustomerMessagesPortal(CustomerPortal):
             "page_name": "customer_message",
             "recipient_sudo": recipient_sudo,
             "attachments": attachments,
+            "record_read": not recipient_sudo.read_date
+            and self._customer_message_counts_read(recipient_sudo),
         }
         values = self._get_page_view_values(
             recipient_sudo, access_token, values, SESSION_HISTORY, False, **kw
         )
         return request.render("customer_messages.portal_my_customer_message", values)
+
+    @http.route(
+        ["/my/messages/<int:recipient_id>/read"],
+        type="http",
+        auth="public",
+        methods=["POST"],
+        website=True,
+    )
+    def portal_my_customer_message_read(self, recipient_id, access_token=None, **kw):
+        """The page, once shown in a browser, posts here (with the form's
+        CSRF token) to say it was seen: a link scanner that only fetches the
+        email's link does not. Answers ``{"read": true}`` when counted."""
+        recipient_sudo = self._customer_message_check_access(recipient_id, access_token)
+        if not recipient_sudo:
+            raise request.not_found()
+        counted = self._customer_message_counts_read(recipient_sudo)
+        if counted:
+            recipient_sudo._mark_read()
+        return request.make_json_response({"read": counted})
 
     @http.route(
         ["/my/messages/<int:recipient_id>/acknowledge"],

@@ -45,3 +45,4 @@ from . import customer_message_audit
 from . import res_partner_privacy
 from . import customer_message_keys
 from . import customer_message_claim
+from . import customer_message_consent_log

@@ -81,9 +81,16 @@ class CustomerMessageCategory(models.Model):
         return hmac(self.env(su=True), UNSUBSCRIBE_SCOPE, (partner_id, self.id))
 
     def _check_unsubscribe_token(self, partner_id, token):
+        """Whether ``token`` signs the unsubscribe link of the customer for
+        this category. Any text may come from the URL: compared as bytes,
+        since ``consteq`` refuses non-ASCII strings (a TypeError, a 500)."""
         self.ensure_one()
-        return bool(token) and consteq(
-            self._get_unsubscribe_token(partner_id), str(token)
+        return (
+            isinstance(token, str)
+            and bool(token)
+            and consteq(
+                self._get_unsubscribe_token(partner_id).encode(), token.encode()
+            )
         )
 
     def _get_unsubscribe_url(self, partner_id, base_url):
@@ -93,9 +100,15 @@ class CustomerMessageCategory(models.Model):
             f"{base_url}/customer_messages/unsubscribe/{partner_id}/{self.id}/{token}"
         )
 
-    def _set_opt_out(self, partners, channels, opted_out=True):
+    def _set_opt_out(self, partners, channels, opted_out=True, source=None):
         """Record the customers' choice for this category on the channels
-        (one preference per customer, category and channel)."""
+        (one preference per customer, category and channel); each change is
+        written in the consent log by the preferences themselves.
+
+        :param source: how the change arrived (a key of CONSENT_SOURCES),
+            for trusted code running as superuser (the unsubscribe link);
+            otherwise the log says Customer portal or Staff after the user
+        """
         self.ensure_one()
         if opted_out and not self.allow_opt_out:
             raise ValidationError(
@@ -104,6 +117,10 @@ class CustomerMessageCategory(models.Model):
                 )
             )
         Preference = self.env["customer.message.preference"]
+        if source:
+            Preference = Preference.with_context(
+                **self.env["customer.message.consent.log"]._get_source_context(source)
+            )
         existing = Preference.search(
             [
                 ("partner_id", "in", partners.ids),
@@ -112,6 +129,9 @@ class CustomerMessageCategory(models.Model):
             ]
         )
         existing.filtered(lambda p: p.opted_out != opted_out).opted_out = opted_out
+        if not opted_out:
+            # no row: the customer receives; nothing to add
+            return
         known = {(p.partner_id.id, p.channel) for p in existing}
         Preference.create(
             [

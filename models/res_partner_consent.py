@@ -11,3 +11,12 @@ class ResPartner(models.Model):
         help="The categories of messages this contact turned off, per channel "
         "(set by the contact in the portal, or by staff).",
     )
+    customer_message_consent_log_ids = fields.One2many(
+        "customer.message.consent.log",
+        "partner_id",
+        string="Consent log",
+        readonly=True,
+        groups="customer_messages.customer_messages_group_user",
+        help="Every change of what this contact agrees to receive: who, when, "
+        "how and what.",
+    )

@@ -110,7 +110,13 @@ class SmsTracker(models.Model):
             if recipient.phone and not recipient.erased_date
         } - {False}
         if numbers:
-            self.env["phone.blacklist"]._add(
+            # recorded in the consent log as the SMS provider's (the trackers
+            # run as superuser, see the class)
+            self.env["phone.blacklist"].with_context(
+                **self.env["customer.message.consent.log"]._get_source_context(
+                    "sms_provider"
+                )
+            )._add(
                 sorted(numbers),
                 message=self.env._(
                     "The SMS provider answered that the number opted out."

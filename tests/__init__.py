@@ -26,3 +26,4 @@ from . import test_overrides
 from . import test_history_truth
 from . import test_send_once
 from . import test_delivery_recheck
+from . import test_consent_log

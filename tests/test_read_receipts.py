@@ -3,12 +3,13 @@ from urllib.parse import urlsplit
 
 from odoo.exceptions import UserError
 from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tools import mute_logger
 
-from .common import SendingCase
+from .common import BrowserStartRetry, SendingCase
 
 
 @tagged("customer_messages", "post_install", "-at_install")
-class TestReadReceipts(HttpCase, SendingCase):
+class TestReadReceipts(BrowserStartRetry, HttpCase, SendingCase):
     """Proof of reading, over HTTP: the portal keeps when each customer read
     a message and, when it asks, when and by whom it was acknowledged; the
     history shows the read rate, and a reminder goes to the others only."""
@@ -148,3 +149,113 @@ class TestReadReceipts(HttpCase, SendingCase):
             line._acknowledge(self.env["res.users"])
         with self.assertRaisesRegex(UserError, "Every customer has acknowledged"):
             self.notice.with_user(self.user_sender).action_remind()
+
+    def _send_plain(self, partner):
+        """A portal message that does not ask to be acknowledged: its
+        reminder goes to those who have not read it."""
+        message = (
+            self.env["customer.message"]
+            .with_user(self.user_sender)
+            ._send_to_customers(
+                partner,
+                {
+                    "subject": "Price change",
+                    "body_html": "<p>New prices</p>",
+                    "channel": "portal",
+                },
+            )
+        )
+        return message, message.recipient_ids
+
+    def test_link_scanner_does_not_mark_read(self):
+        """A mail provider's link scanner fetches the email's link: the
+        message is not read, the reminder still goes to the customer. The
+        page's own POST (the browser's script, with the CSRF token) counts."""
+        message, line = self._send_plain(self.dora)
+        token = line._portal_ensure_token()
+        self.authenticate(None, None)
+        page = self.url_open(f"{line.access_url}?access_token={token}")
+        self.assertEqual(page.status_code, 200)
+        self.assertIn("New prices", page.text)
+        self.assertIn(f'data-read-url="{line.access_url}/read"', page.text)
+        line.invalidate_recordset()
+        self.assertFalse(line.read_date, "a GET of the link is not a reading")
+        self.assertEqual(message._get_partners_to_remind(), self.dora)
+        # a POST without the page's CSRF token is refused
+        read_url = f"{line.access_url}/read"
+        with mute_logger("odoo.http"):
+            response = self.url_open(read_url, data={"access_token": token})
+        self.assertEqual(response.status_code, 400)
+        # nor with another line's token
+        csrf = re.search(r'csrf_token: "([^"]+)"', page.text).group(1)
+        other_token = self.line_carl._portal_ensure_token()
+        with mute_logger("odoo.http"):
+            response = self.url_open(
+                read_url, data={"csrf_token": csrf, "access_token": other_token}
+            )
+        self.assertEqual(response.status_code, 404)
+        line.invalidate_recordset()
+        self.assertFalse(line.read_date)
+        # the page's POST, as its script sends it
+        response = self.url_open(
+            read_url, data={"csrf_token": csrf, "access_token": token}
+        )
+        self.assertEqual(response.json(), {"read": True})
+        line.invalidate_recordset()
+        self.assertTrue(line.read_date)
+        message.invalidate_recordset()
+        self.assertFalse(message._get_partners_to_remind())
+        self.assertEqual(message.read_count, 1)
+
+    def test_customer_logged_in_view_marks_read(self):
+        """The customer's own logged-in view counts at once; another
+        customer holding the link does not make it read by a GET."""
+        message, line = self._send_plain(self.dora)
+        token = line._portal_ensure_token()
+        self.authenticate("portal_carl", "portal_carl")
+        self.assertEqual(
+            self.url_open(f"{line.access_url}?access_token={token}").status_code, 200
+        )
+        line.invalidate_recordset()
+        self.assertFalse(line.read_date)
+        self.authenticate("portal_dora", "portal_dora")
+        page = self.url_open(line.access_url)
+        self.assertIn("New prices", page.text)
+        self.assertNotIn("data-read-url", page.text, "already counted")
+        line.invalidate_recordset()
+        self.assertTrue(line.read_date)
+        self.assertFalse(message._get_partners_to_remind())
+
+    def test_link_holder_browser_marks_read(self):
+        """The holder of the email's link opens it in a browser: the page's
+        script posts the read receipt."""
+        token = self.line_dora._portal_ensure_token()
+        self.start_tour(
+            f"{self.line_dora.access_url}?access_token={token}",
+            "customer_messages_read_receipt",
+        )
+        self.line_dora.invalidate_recordset()
+        self.assertTrue(self.line_dora.read_date)
+        self.assertFalse(self.line_carl.read_date)
+
+    def test_non_ascii_access_token_refused(self):
+        """A made-up token in any alphabet is refused like any other (the
+        visitor goes to the login page), on the page and on its read
+        receipt; the real token still opens the page."""
+        self.authenticate(None, None)
+        url = self.line_dora.access_url
+        token = self.line_dora._portal_ensure_token()
+        page = self.url_open(f"{url}?access_token={token}")
+        self.assertEqual(page.status_code, 200)
+        self.assertIn("Our terms change on 1 January.", page.text)
+        csrf = re.search(r'csrf_token: "([^"]+)"', page.text).group(1)
+        with mute_logger("odoo.http"):
+            response = self.url_open(f"{url}?access_token=é€", allow_redirects=False)
+            self.assertIn(response.status_code, (302, 303))
+            self.assertIn("/web/login", response.headers["Location"])
+            response = self.url_open(
+                f"{url}/read", data={"csrf_token": csrf, "access_token": "é€"}
+            )
+            self.assertEqual(response.status_code, 404)
+        self.line_dora.invalidate_recordset()
+        self.assertFalse(self.line_dora.read_date)
