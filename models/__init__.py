@@ -42,3 +42,7 @@ from . import phone_blacklist
 from . import customer_message_recipient_privacy
 from . import customer_message_audit
 from . import res_partner_privacy
+from . import ir_cron
+from . import customer_message_time_box
+from . import mail_mail_sender_fault
+from . import mail_thread_blacklist
