@@ -10,6 +10,8 @@ from odoo.exceptions import ValidationError
 from odoo.tools import SQL, config
 from odoo.tools.mail import email_normalize
 
+from ..tools import time_box
+
 _logger = logging.getLogger(__name__)
 
 PERIODS = {"minute": 60, "hour": 3600, "day": 86400}
@@ -240,7 +242,12 @@ class Pacer:
             # gives the next cursor of this connection Odoo's level again.
             cr.commit()  # pylint: disable=invalid-commit
             cr.connection.set_isolation_level(ISOLATION_LEVEL_READ_COMMITTED)
-        self.deadline = time.monotonic() + (self._wait_budget() if wait else 0.0)
+        budget = self._wait_budget() if wait else 0.0
+        left = time_box.remaining(env)
+        if left is not None:
+            # no wait past the cron worker's turn either (tools/time_box.py)
+            budget = min(budget, left)
+        self.deadline = time.monotonic() + budget
         self.limits = {}
         self.held_until = {}  # limits -> slot, once refused
         self.stopped = False

@@ -48,10 +48,15 @@ def start_turn(cron_cr):
         _turn.started = time.monotonic()
 
 
-def expired(env):
-    """Whether the sending of the cron job running in env must stop now
-    (never outside a cron job: a request is not cut short)."""
-    if not env.context.get("cron_id"):
-        return False
+def remaining(env):
+    """Seconds the cron job running in env may still spend sending (at
+    least 0), None outside a cron job (a request is not cut short)."""
     started = getattr(_turn, "started", None)
-    return started is not None and time.monotonic() - started >= run_budget()
+    if not env.context.get("cron_id") or started is None:
+        return None
+    return max(started + run_budget() - time.monotonic(), 0.0)
+
+
+def expired(env):
+    """Whether the sending of the cron job running in env must stop now."""
+    return remaining(env) == 0.0
