@@ -95,13 +95,15 @@ class FaultyHandler:
         return "250 Message accepted for delivery"
 
 
-def serve_smtp(port, connection, outage, greylisted):
+def serve_smtp(port, connection, outage, greylisted, delay=0.0):
     """The SMTP server: closed (connections refused) for ``outage`` seconds,
-    then listening until killed."""
+    then listening until killed (answering each email after ``delay``: the
+    slow relay of slowrelay)."""
     time.sleep(outage)
-    Controller(
-        FaultyHandler(connection, greylisted), hostname="127.0.0.1", port=port
-    ).start()
+    handler = FaultyHandler(connection, greylisted)
+    if delay:
+        handler = SlowHandler(connection, delay)
+    Controller(handler, hostname="127.0.0.1", port=port).start()
     while True:
         time.sleep(3600)
 
@@ -156,13 +158,6 @@ class SlowHandler(FaultyHandler):
     async def handle_DATA(self, server, session, envelope):
         await asyncio.sleep(self.delay)
         return await super().handle_DATA(server, session, envelope)
-
-
-def serve_slow_smtp(port, connection, delay):
-    """The SMTP server of slowrelay: answering each email after delay."""
-    Controller(SlowHandler(connection, delay), hostname="127.0.0.1", port=port).start()
-    while True:
-        time.sleep(3600)
 
 
 def slowrelay_setup(args):
@@ -678,12 +673,10 @@ def main(argv):
             expected = set(customers.mapped("email"))
             greylisted = customers[::10].mapped("email") if outage else []
             smtp = multiprocessing.Process(
-                target=serve_smtp, args=(port, child, outage, greylisted), daemon=True
+                target=serve_smtp,
+                args=(port, child, outage, greylisted, relay_delay),
+                daemon=True,
             )
-            if relay_delay:
-                smtp = multiprocessing.Process(
-                    target=serve_slow_smtp, args=(port, child, relay_delay), daemon=True
-                )
         smtp.start()
         server.start()
         message_id = (

@@ -320,8 +320,7 @@ class Pacer:
             ) as error:
                 self.cr.rollback()
                 _logger.info(
-                    "Customer messages: slot of %s taken by another worker "
-                    "(%s), again",
+                    "Customer messages: slot of %s taken by another worker (%s), again",
                     limits,
                     error.__class__.__name__,
                 )

@@ -3,7 +3,8 @@ from datetime import datetime, timedelta, timezone
 
 from odoo import api, fields, models
 
-from ..tools import delivery, sms as sms_tools
+from ..tools import delivery
+from ..tools import sms as sms_tools
 from .customer_message_throttle import Pacer
 
 _logger = logging.getLogger(__name__)
@@ -119,9 +120,7 @@ class SmsSms(models.Model):
             )
         finally:
             self.write({"customer_message_sending_date": False})
-            if recording.error and sms_tools.request_may_have_arrived(
-                recording.error
-            ):
+            if recording.error and sms_tools.request_may_have_arrived(recording.error):
                 self._set_in_doubt(str(recording.error))
 
     def _set_in_doubt(self, error):
@@ -130,8 +129,7 @@ class SmsSms(models.Model):
         with the provider before Retry failed (a later delivery report still
         corrects the line)."""
         _logger.warning(
-            "Customer messages: SMS %s in doubt (the provider may have sent "
-            "them): %s",
+            "Customer messages: SMS %s in doubt (the provider may have sent them): %s",
             self.ids,
             error,
         )

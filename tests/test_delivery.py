@@ -200,9 +200,7 @@ class TestCronTimeLimit(SendingCase):
     def _cron_turn(self):
         """One turn of a cron worker running the processing cron."""
         time_box.start_turn(object())  # a new turn: the clock starts
-        self.env["customer.message"].with_context(
-            cron_id=self.cron.id
-        )._cron_process()
+        self.env["customer.message"].with_context(cron_id=self.cron.id)._cron_process()
 
     def _triggered_now(self):
         return self.env["ir.cron.trigger"].search(
@@ -256,7 +254,9 @@ class TestCronTimeLimit(SendingCase):
         self.assertEqual(message.state, "sent")
         self.assertEqual(set(message.recipient_ids.mapped("state")), {"sent"})
         addresses = [
-            address for item in self.smtp_handler.messages for address in item["rcpt_tos"]
+            address
+            for item in self.smtp_handler.messages
+            for address in item["rcpt_tos"]
         ]
         self.assertEqual(sorted(addresses), sorted(self.customers.mapped("email")))
         # the mails not sent in a run were released, none left claimed

@@ -326,6 +326,9 @@ class TestLimitContention(TransactionCase):
         self.assertFalse(errors)
         self.assertEqual(len(slots), 20)
         reserved.sort()
-        gaps = [later - earlier for earlier, later in zip(reserved, reserved[1:])]
+        gaps = [
+            later - earlier
+            for earlier, later in zip(reserved, reserved[1:], strict=False)
+        ]
         self.assertEqual(len(reserved), 20)
         self.assertGreaterEqual(min(gaps), 0.1 - 1e-6, gaps)
