@@ -63,7 +63,7 @@ class SmsSms(models.Model):
         """The SMS of customer messages take a slot of their company's SMS
         sending limits first, one request each then; those over the limit
         stay queued until their slot (the SMS queue cron is woken then).
-        Each is sent at most once (see _send_at_most_once): a gateway that
+        Each is sent at most once (see _start_request): a gateway that
         could not be reached is a temporary failure, the SMS is tried again
         later (see _retry_server_errors); a request that may have reached
         the provider leaves its SMS in doubt, never sent again by itself."""
@@ -94,34 +94,35 @@ class SmsSms(models.Model):
             )
             self.env.cr.commit()  # pylint: disable=invalid-commit
         for batch in ours._paced(limits) if limits else [ours]:
-            batch._send_at_most_once(
-                sms_api, unlink_failed, unlink_sent, raise_exception
-            )
+            # one request, each SMS sent at most once (see _start_request)
+            recording = batch._start_request(sms_api)
+            try:
+                super(SmsSms, batch)._send_with_api(
+                    recording, unlink_failed, unlink_sent, raise_exception
+                )
+            finally:
+                batch._end_request(recording)
         ours._retry_server_errors()
         # a message ends with its last SMS, also one sent by Odoo's SMS queue
         ours.customer_message_recipient_id.message_id._update_state()
         return None
 
-    def _send_at_most_once(self, sms_api, unlink_failed, unlink_sent, raise_exception):
-        """One request to the provider for these SMS, each sent at most once.
-
-        They are in flight (state Processing, with the time of the request,
-        committed in crons; see _send_with_api). After the call, Odoo
-        records the answer (``sms.sms._send_with_api``); when the call
-        failed in a way that may have reached the provider (see
-        tools/sms.request_may_have_arrived), they are in doubt."""
+    def _start_request(self, sms_api):
+        """These SMS leave in one request to the provider: in flight (state
+        Processing, with the time of the request, committed in crons; see
+        _send_with_api). Returns the API to call, which keeps the error."""
         if self.env["customer.message"]._auto_commit():
             self.write({"customer_message_sending_date": fields.Datetime.now()})
             self.env.cr.commit()  # pylint: disable=invalid-commit
-        recording = _RecordingSmsApi(sms_api)
-        try:
-            super()._send_with_api(
-                recording, unlink_failed, unlink_sent, raise_exception
-            )
-        finally:
-            self.write({"customer_message_sending_date": False})
-            if recording.error and sms_tools.request_may_have_arrived(recording.error):
-                self._set_in_doubt(str(recording.error))
+        return _RecordingSmsApi(sms_api)
+
+    def _end_request(self, recording):
+        """Odoo recorded the answer (``sms.sms._send_with_api``); when the
+        call failed in a way that may have reached the provider (see
+        tools/sms.request_may_have_arrived), these SMS are in doubt."""
+        self.write({"customer_message_sending_date": False})
+        if recording.error and sms_tools.request_may_have_arrived(recording.error):
+            self._set_in_doubt(str(recording.error))
 
     def _set_in_doubt(self, error):
         """The provider may have sent these SMS: they are not sent again by

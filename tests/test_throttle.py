@@ -240,7 +240,7 @@ class TestLimitContention(TransactionCase):
                 .create({"channel": "sms", "max_count": 600, "period": "minute"})
                 .id
             )
-            cr.commit()
+            cr.commit()  # pylint: disable=invalid-commit
         self.addCleanup(self._delete_throttle)
 
     def _delete_throttle(self):
@@ -249,7 +249,7 @@ class TestLimitContention(TransactionCase):
                 "DELETE FROM customer_message_throttle WHERE id = %s",
                 [self.throttle_id],
             )
-            cr.commit()
+            cr.commit()  # pylint: disable=invalid-commit
 
     def _worker(self, count, slots, errors, started=None):
         """A cron worker taking count slots, as the sending loops do (a
