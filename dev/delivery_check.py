@@ -26,7 +26,12 @@ a process of its own). The scenarios:
   number gets its SMS once, by itself;
 - throttle: a sending limit of R emails per minute on the relay, shared by
   the two cron workers: no 60 seconds of the server's receive times hold
-  more than R emails, and everybody gets the email once.
+  more than R emails, and everybody gets the email once;
+- slowrelay: the relay answers each email after a delay (75 s / N, at
+  least 0.15 s: the whole send outlasts the limit), the Odoo server runs
+  with a small real-time limit for cron workers (limit_time_real_cron, 20
+  s): the sending crons yield before it, no cron worker is killed, and
+  everybody gets the email once.
 
 It prints what the SMTP server received and exits non-zero on any problem.
 
@@ -34,6 +39,7 @@ It prints what the SMTP server received and exits non-zero on any problem.
 """
 
 import argparse
+import asyncio
 import contextlib
 import email
 import email.policy
@@ -73,6 +79,7 @@ SCENARIOS = (
     "throttle",
     "doubleclick",
     "blacklisted",
+    "slowrelay",
 )
 
 
@@ -100,13 +107,15 @@ class FaultyHandler:
         return "250 Message accepted for delivery"
 
 
-def serve_smtp(port, connection, outage, greylisted):
+def serve_smtp(port, connection, outage, greylisted, delay=0.0):
     """The SMTP server: closed (connections refused) for ``outage`` seconds,
-    then listening until killed."""
+    then listening until killed (answering each email after ``delay``: the
+    slow relay of slowrelay)."""
     time.sleep(outage)
-    Controller(
-        FaultyHandler(connection, greylisted), hostname="127.0.0.1", port=port
-    ).start()
+    handler = FaultyHandler(connection, greylisted)
+    if delay:
+        handler = SlowHandler(connection, delay)
+    Controller(handler, hostname="127.0.0.1", port=port).start()
     while True:
         time.sleep(3600)
 
@@ -145,6 +154,57 @@ def serve_gateway(port, connection, outage):
     HTTPServer(("127.0.0.1", port), GatewayHandler).serve_forever()
 
 
+# slowrelay: the cron workers' real-time limit of the Odoo server (seconds),
+# and the relay's slowest answer per email (the measured relay: 0.15 s)
+SLOW_RELAY_TIME_LIMIT = 20
+SLOW_RELAY_MIN_DELAY = 0.15
+
+
+class SlowHandler(FaultyHandler):
+    """Records each message, answering it after ``delay`` seconds."""
+
+    def __init__(self, connection, delay):
+        super().__init__(connection, ())
+        self.delay = delay
+
+    async def handle_DATA(self, server, session, envelope):
+        await asyncio.sleep(self.delay)
+        return await super().handle_DATA(server, session, envelope)
+
+
+def slowrelay_setup(args):
+    """(the Odoo server's extra arguments, the relay's delay per email) of
+    the slowrelay scenario: the send lasts over a minute, more than three
+    times the workers' limit."""
+    if args.scenario != "slowrelay":
+        return [], 0.0
+    delay = max(75.0 / max(args.count, 1), SLOW_RELAY_MIN_DELAY)
+    print(
+        f"slowrelay: the relay answers each email after {delay:.2f} s; cron "
+        f"workers' limit_time_real_cron {SLOW_RELAY_TIME_LIMIT} s",
+        flush=True,
+    )
+    return ["--limit-time-real-cron", str(SLOW_RELAY_TIME_LIMIT)], delay
+
+
+def check_workers_not_killed(server, log_offset):
+    """Problems of slowrelay: a cron worker killed for its real-time limit
+    (the server's log since the scenario started)."""
+    with open(server.log_path, encoding="utf-8", errors="replace") as log:
+        log.seek(log_offset)
+        kills = [
+            line.strip()
+            for line in log
+            if "virtual real time limit" in line
+            or ("WorkerCron" in line and "timeout after" in line)
+        ]
+    print(
+        f"slowrelay: cron workers killed for their time limit: {len(kills)}",
+        flush=True,
+    )
+    return [f"a cron worker was killed: {line}" for line in kills]
+
+
 def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -155,9 +215,10 @@ class OdooServer:
     """Odoo (dev/odoo-bin) in multi-process mode, in a process group of its
     own so that all its processes can be killed at once."""
 
-    def __init__(self, database, log_path):
+    def __init__(self, database, log_path, extra_args=()):
         self.database = database
         self.log_path = log_path
+        self.extra_args = list(extra_args)
         self.process = None
 
     def start(self):
@@ -182,6 +243,7 @@ class OdooServer:
                 str(free_port()),
                 "--log-level",
                 "warn",
+                *self.extra_args,
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -466,6 +528,8 @@ def check(args, state, got, expected, server, registry):
         problems.append(f"{len(twice)} customers got it twice (at most {allowed})")
     if args.scenario == "throttle":
         problems += check_rate(sorted(at for _rcpt, _id, at in got), args.rate)
+    if args.scenario == "slowrelay":
+        problems += check_workers_not_killed(server, args.log_offset)
     if args.scenario == "pgrestart":
         print(
             f"pgrestart: Odoo's processes at the end: {server.describe(registry)}",
@@ -951,7 +1015,9 @@ def main(argv):  # noqa: C901 - one branch per kind of scenario
     port = free_port()
     received, child = multiprocessing.Pipe()
     outage = args.outage if args.scenario == "outage" else 0
-    server = OdooServer(args.database, args.log)
+    server_args, relay_delay = slowrelay_setup(args)
+    args.log_offset = os.path.getsize(args.log) if os.path.exists(args.log) else 0
+    server = OdooServer(args.database, args.log, server_args)
     watch = Watch(server, registry)
     problems = []
     got = []
@@ -969,7 +1035,9 @@ def main(argv):  # noqa: C901 - one branch per kind of scenario
             expected = set(customers.mapped("email"))
             greylisted = customers[::10].mapped("email") if outage else []
             smtp = multiprocessing.Process(
-                target=serve_smtp, args=(port, child, outage, greylisted), daemon=True
+                target=serve_smtp,
+                args=(port, child, outage, greylisted, relay_delay),
+                daemon=True,
             )
         smtp.start()
         server.start()

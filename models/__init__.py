@@ -46,3 +46,7 @@ from . import res_partner_privacy
 from . import customer_message_keys
 from . import customer_message_claim
 from . import customer_message_consent_log
+from . import ir_cron
+from . import customer_message_time_box
+from . import mail_mail_sender_fault
+from . import mail_thread_blacklist

@@ -843,7 +843,7 @@ class CustomerMessage(models.Model):
                 message._create_pending_recipients(commit=auto_commit)
             batch_size = message._get_line_batch_size()
             last_id = 0
-            while limit is None or done < limit:
+            while (limit is None or done < limit) and not self._out_of_time():
                 batch = Recipient._lock_new(message, last_id, batch_size)
                 if not batch:
                     break
@@ -1004,7 +1004,7 @@ class CustomerMessage(models.Model):
         )
         stalled_sms._deliver()
         (sent | stalled_sms.message_id)._update_state()
-        self.env["mail.mail"].sudo()._trigger_next_try()
+        self._end_sending_run()
 
     @api.model
     def _cron_send_emails(self):
@@ -1021,7 +1021,7 @@ class CustomerMessage(models.Model):
         for message in processing:
             message._process(make_lines=False)
         (processing | self._deliver_queued_emails())._update_state()
-        self.env["mail.mail"].sudo()._trigger_next_try()
+        self._end_sending_run()
 
     @api.model
     def _deliver_queued_emails(self):

@@ -1,11 +1,23 @@
+import logging
+import random
 import time
+
+import psycopg2.errors
+from psycopg2.extensions import ISOLATION_LEVEL_READ_COMMITTED
 
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.tools import SQL, config
 from odoo.tools.mail import email_normalize
 
+from ..tools import time_box
+
+_logger = logging.getLogger(__name__)
+
 PERIODS = {"minute": 60, "hour": 3600, "day": 86400}
+# Tries of a slot claim that lost to another worker's, before the message is
+# held for a later run (each loss means another worker got its slot)
+SLOT_CLAIM_TRIES = 20
 
 
 class CustomerMessageThrottle(models.Model):
@@ -178,7 +190,9 @@ class CustomerMessageThrottle(models.Model):
                 "FROM customer_message_throttle WHERE id = ANY(%s) "
                 "ORDER BY id FOR UPDATE",
                 self.ids,
-            )
+            ),
+            # a claim that loses to another worker's is the caller's to retry
+            log_exceptions=False,
         )
         rows = cr.fetchall()
         now = time.time()
@@ -220,7 +234,20 @@ class Pacer:
         self.env = env
         self.cr = cr
         self.autocommit = cr is not env.cr
-        self.deadline = time.monotonic() + (self._wait_budget() if wait else 0.0)
+        if self.autocommit:
+            # A cursor of its own, fresh: its transactions only take slots.
+            # READ COMMITTED: a claim waiting for another worker's lock then
+            # reads the slot that worker left, where REPEATABLE READ (Odoo's
+            # level) would fail it with a serialization error. The pool
+            # gives the next cursor of this connection Odoo's level again.
+            cr.commit()  # pylint: disable=invalid-commit
+            cr.connection.set_isolation_level(ISOLATION_LEVEL_READ_COMMITTED)
+        budget = self._wait_budget() if wait else 0.0
+        left = time_box.remaining(env)
+        if left is not None:
+            # no wait past the cron worker's turn either (tools/time_box.py)
+            budget = min(budget, left)
+        self.deadline = time.monotonic() + budget
         self.limits = {}
         self.held_until = {}  # limits -> slot, once refused
         self.stopped = False
@@ -256,10 +283,12 @@ class Pacer:
         if held_until and held_until > time.time():
             return held_until
         max_wait = min(self.MAX_WAIT, max(self.deadline - time.monotonic(), 0.0))
-        reserved, slot, holding = limits._reserve(self.cr, max_wait)
-        if self.autocommit:
-            # the slot is taken, the rows unlocked (a cursor of its own)
-            self.cr.commit()  # pylint: disable=invalid-commit
+        claim = self._claim(limits, max_wait)
+        if claim is None:
+            # lost to other workers every time: held for a moment, never
+            # failed
+            return time.time() + 1.0
+        reserved, slot, holding = claim
         if not reserved:
             self.held_until[limits] = slot
             if any(not throttle.recipient_domains for throttle in holding):
@@ -268,6 +297,35 @@ class Pacer:
         delay = slot - time.time()
         if delay > 0:
             time.sleep(delay)
+        return None
+
+    def _claim(self, limits, max_wait):
+        """limits._reserve in a transaction of its own (crons), committed
+        at once; a claim that loses to another worker's (a serialization
+        failure or a deadlock) is tried again, so that contention on a
+        shared limit never fails the run. None when it lost every time."""
+        if not self.autocommit:
+            # the caller's transaction (a request, a test): what it does
+            # with a conflict is its own
+            return limits._reserve(self.cr, max_wait)
+        for attempt in range(SLOT_CLAIM_TRIES):
+            try:
+                claim = limits._reserve(self.cr, max_wait)
+                # the slot is taken, the rows unlocked
+                self.cr.commit()  # pylint: disable=invalid-commit
+                return claim
+            except (
+                psycopg2.errors.SerializationFailure,
+                psycopg2.errors.DeadlockDetected,
+            ) as error:
+                self.cr.rollback()
+                _logger.info(
+                    "Customer messages: slot of %s taken by another worker (%s), again",
+                    limits,
+                    error.__class__.__name__,
+                )
+                limits.invalidate_recordset(["next_slot"])
+                time.sleep(random.uniform(0.0, 0.01 * (attempt + 1)))  # noqa: S311
         return None
 
     @staticmethod

@@ -9,7 +9,7 @@ from odoo import api, fields, models
 from odoo.tools import SQL, split_every
 from odoo.tools.mail import email_split_and_format_normalize
 
-from ..tools import delivery
+from ..tools import delivery, time_box
 from .customer_message_throttle import Pacer
 
 _logger = logging.getLogger(__name__)
@@ -54,8 +54,9 @@ class MailMail(models.Model):
             (crons; never in a caller's transaction)
         :param bool hand_over: leave the last chunks queued for those other
             workers (the caller has more to prepare meanwhile)
-        :return: whether a sending limit stopped the run (the rest waits for
-            its slots)
+        :return: whether the run stopped before the end: a sending limit
+            holds the rest until its slots, or the cron worker's time is up
+            (see tools/time_box.py; the rest goes in the next run)
         """
         if self.env["ir.mail_server"]._disable_send():
             return False
@@ -75,6 +76,8 @@ class MailMail(models.Model):
         pacer = Pacer(self.env, settle_cr or self.env.cr, wait=auto_commit)
         try:
             for ids in chunks:
+                if time_box.expired(self.env):
+                    break  # the rest goes in the next run
                 claimed = self.browse(ids)._claim_for_sending()
                 if auto_commit:
                     self.env["ir.cron"]._commit_progress()
@@ -87,7 +90,7 @@ class MailMail(models.Model):
         finally:
             if settle_cr:
                 settle_cr.close()
-        return pacer.stopped
+        return pacer.stopped or time_box.expired(self.env)
 
     @api.model
     def _get_retry_settings(self):
@@ -295,6 +298,10 @@ class MailMail(models.Model):
                 # the server closed the session (a 421 answer...): the rest
                 # were not tried and are released
                 break
+            if time_box.expired(self.env):
+                # the cron worker's time is up: the rest are released for
+                # the next run (a slow server must not get the worker killed)
+                break
             held_until = pacer.take_slot(mail, mail_server)
             if held_until:
                 outcome[mail.id] = ("held", held_until)
@@ -376,6 +383,9 @@ class MailMail(models.Model):
                 temporary, reason = delivery.classify(answer)
                 failure_type = "mail_smtp"
                 bounce = delivery.recipient_refusal(answer) or ""
+                if delivery.sender_fault(answer):
+                    # the sending domain's fault: said so, not a bounce
+                    reason = self._describe_sender_fault(reason, self.email_from)
             attempts = self.customer_message_attempts + 1
             lifetime = retry["retry_lifetime"]
             expired = self.create_date + timedelta(seconds=lifetime)

@@ -5,6 +5,8 @@ from odoo import models
 from odoo.tools import html2plaintext
 from odoo.tools.mail import email_normalize
 
+from ..tools import delivery
+
 # The header by which OCA's mail_tracking names its record of an email (and
 # the one its older versions used)
 TRACKING_HEADERS = ("X-Odoo-MailTracking-ID", "X-Odoo-Tracking-ID")
@@ -17,7 +19,14 @@ class MailThread(models.AbstractModel):
         # A bounce of one of our emails turns its line into Sent with error;
         # sent emails are deleted, so the line is found by its Message-Id.
         # Odoo counts the bounce on the contact; a permanent one (a 5.x.x
-        # status in the delivery report) suspends the address at once.
+        # status in the delivery report) suspends the address at once. A
+        # refusal of the sender (5.7.x: SPF, DKIM, DMARC...) counts against
+        # nobody (mail.thread.blacklist._message_receive_bounce).
+        sender_fault = self._get_sender_fault_status(email_message)
+        if sender_fault and not self.env.context.get("customer_messages_sender_fault"):
+            return self.with_context(
+                customer_messages_sender_fault=sender_fault
+            )._routing_handle_bounce(email_message, message_dict)
         result = super()._routing_handle_bounce(email_message, message_dict)
         references = message_dict.get("bounced_msg_ids")
         if references:
@@ -28,7 +37,16 @@ class MailThread(models.AbstractModel):
                 .sudo()
                 .search([("email_reference", "in", references)])
             )
-            if recipients:
+            if recipients and sender_fault:
+                details = html2plaintext(message_dict.get("body") or "").strip()
+                for line in recipients:
+                    line._set_delivery_result(
+                        self.env["mail.mail"]._describe_sender_fault(
+                            details.splitlines()[0] if details else sender_fault,
+                            line.message_id._get_email_from(),
+                        )
+                    )
+            elif recipients:
                 details = html2plaintext(message_dict.get("body") or "").strip()
                 hard = self._is_permanent_bounce(email_message)
                 recipients._set_delivery_result(
@@ -115,6 +133,22 @@ class MailThread(models.AbstractModel):
             for name in names:
                 values += [str(value) for value in returned.get_all(name) or ()]
         return values
+
+    def _get_sender_fault_status(self, email_message):
+        """The 5.7.x status (see tools/delivery.py sender_fault) when the
+        delivery report (RFC 3464) says the receiving server refused the
+        sender, in its Status or its Diagnostic-Code; None otherwise."""
+        for part in email_message.walk():
+            if part.get_content_type() != "message/delivery-status":
+                continue
+            for block in part.get_payload():
+                for field in ("Status", "Diagnostic-Code"):
+                    value = str(block.get(field) or "").strip()
+                    value = value.partition(";")[2] if ";" in value else value
+                    status = delivery.sender_fault(value)
+                    if status:
+                        return status
+        return None
 
     def _is_permanent_bounce(self, email_message):
         """Whether the delivery report (RFC 3464) says the failure is

@@ -1,3 +1,4 @@
+import asyncio
 import email
 import email.policy
 import io
@@ -5,6 +6,7 @@ import json
 import logging
 import socket
 import threading
+import time
 import unittest
 from datetime import date
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -107,15 +109,24 @@ class RecordingHandler:
     """aiosmtpd handler keeping every message received; refuses the
     addresses listed in ``refused`` at RCPT time, as a real server does,
     defers (451, greylisting) those in ``deferred``, and ends the session
-    (421) at RCPT time for the addresses in ``closing``."""
+    (421) at RCPT time for the addresses in ``closing``, refuses the sender
+    (550 5.7.26, DMARC) for those in ``unauthenticated``, and answers each
+    message after ``delay`` seconds (a slow relay)."""
 
     def __init__(self):
         self.messages = []
         self.refused = set()
         self.deferred = set()
         self.closing = set()
+        self.unauthenticated = set()
+        self.delay = 0.0
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.lower() in self.unauthenticated:
+            return (
+                "550 5.7.26 Unauthenticated email from example.com is not "
+                "accepted due to domain's DMARC policy"
+            )
         if address.lower() in self.closing:
             return "421 4.3.2 Service shutting down, closing channel"
         if address.lower() in self.deferred:
@@ -126,6 +137,8 @@ class RecordingHandler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.delay:
+            await asyncio.sleep(self.delay)
         self.messages.append(
             {
                 "mail_from": envelope.mail_from,
@@ -180,6 +193,8 @@ class SMTPServerCase(CustomerMessagesCommon):
         self.smtp_handler.refused.clear()
         self.smtp_handler.deferred.clear()
         self.smtp_handler.closing.clear()
+        self.smtp_handler.unauthenticated.clear()
+        self.smtp_handler.delay = 0.0
 
     def received(self, address=None):
         """The messages the server received (for one address)."""
@@ -307,6 +322,9 @@ class FakeGateway(BaseHTTPRequestHandler):
     service is off this machine, so it is replaced at the HTTP boundary."""
 
     received = []
+    # seconds before answering, after the request is received (a provider
+    # that does not answer in time)
+    delay = 0.0
     wrong_numbers = set()
     # {number: the state the gateway answers} (e.g. "optout")
     answers = {}
@@ -321,6 +339,11 @@ class FakeGateway(BaseHTTPRequestHandler):
                 type(self).received.append(
                     (self.path, number["number"], message["content"])
                 )
+        if self.delay:
+            time.sleep(self.delay)
+            return  # the client gave up waiting: no answer
+        for message in payload["params"]["messages"]:
+            for number in message["numbers"]:
                 state = (
                     "wrong_number_format"
                     if number["number"] in self.wrong_numbers
@@ -360,6 +383,7 @@ class SMSGatewayCase(CustomerMessagesCommon):
         FakeGateway.received.clear()
         FakeGateway.wrong_numbers = set()
         FakeGateway.answers = {}
+        FakeGateway.delay = 0.0
         FakeGateway.webhook_urls = set()
         # Odoo refuses IAP calls in tests; the call goes to the gateway above.
         self.startPatcher(

@@ -130,6 +130,61 @@ class TestBounces(SendingCase):
         self.assertTrue(self.alice.email_suppressed)
         self.assertIn("User unknown", self.alice.email_bounce_reason)
 
+    def test_sender_refused_is_not_the_customers_fault(self):
+        """A server refusing the sender (550 5.7.26, DMARC) refuses every
+        customer alike: the line fails saying what to fix, the address keeps
+        its bounce count (a refused mailbox, 5.1.1, suspends it: see
+        test_refused_address_is_suspended)."""
+        self.smtp_handler.unauthenticated.add("bob@example.com")
+        message = self._send(self.alice | self.bob)
+        line = self._line(message, self.bob)
+        self.assertEqual(line.state, "error")
+        self.assertIn("5.7.26", line.failure_reason)
+        self.assertIn("because of the sender", line.failure_reason)
+        self.assertIn("SPF, DKIM and DMARC", line.failure_reason)
+        self.assertIn("example.com", line.failure_reason)
+        self.assertEqual(self.bob.message_bounce, 0)
+        self.assertFalse(self.bob.email_suppressed)
+        self.assertFalse(self.bob.email_bounce_reason)
+
+        # the sending domain fixed: the next message reaches the customer
+        self.smtp_handler.unauthenticated.clear()
+        message = self._send(self.bob)
+        self.assertEqual(self._line(message, self.bob).state, "sent")
+        self.assertEqual(len(self.received("bob@example.com")), 1)
+
+    def test_delivery_report_of_a_sender_refusal(self):
+        """A delivery report with a 5.7.x status (the sender's SPF, DKIM,
+        DMARC) fails the line with the reason and counts nothing against the
+        address; the same report with 5.1.1 suspends it."""
+        self._send(self.alice)
+        (sent,) = self.received("alice@example.com")
+        report = DELIVERY_REPORT.format(
+            status="5.7.26",
+            answer="550 5.7.26 Unauthenticated email from example.com is not "
+            "accepted due to domain's DMARC policy",
+            message_id=sent["Message-Id"],
+        )
+        self.env["mail.thread"].message_process(False, report)
+        line = self.env["customer.message.recipient"].search(
+            [("partner_id", "=", self.alice.id)]
+        )
+        self.assertEqual(line.state, "error")
+        self.assertIn("because of the sender", line.failure_reason)
+        self.assertIn("5.7.26", line.failure_reason)
+        self.assertEqual(self.alice.message_bounce, 0)
+        self.assertFalse(self.alice.email_suppressed)
+
+        self._send(self.alice)
+        sent = self.received("alice@example.com")[-1]
+        report = DELIVERY_REPORT.format(
+            status="5.1.1",
+            answer="550 5.1.1 User unknown",
+            message_id=sent["Message-Id"],
+        )
+        self.env["mail.thread"].message_process(False, report)
+        self.assertTrue(self.alice.email_suppressed)
+
     def test_try_the_address_again(self):
         self.smtp_handler.refused.add("bob@example.com")
         self._send(self.bob)

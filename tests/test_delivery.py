@@ -6,6 +6,8 @@ from odoo import fields
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
+from odoo.addons.customer_messages.tools import time_box
+
 from .common import SendingCase
 
 
@@ -174,3 +176,92 @@ class TestDelivery(SendingCase):
             self.assertFalse(
                 line.state == "cancelled" and line.email in received, line.email
             )
+
+
+@tagged("customer_messages", "post_install", "-at_install")
+class TestCronTimeLimit(SendingCase):
+    """A slow relay never gets a cron worker killed: the sending crons stop
+    well before the worker's real-time limit and run again at once for the
+    rest. (A real multi-process server with a small limit_time_real_cron:
+    dev/delivery-check, scenario slowrelay.)"""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.customers = cls.alice | cls.bob
+        for index in range(4):
+            cls.customers |= cls._create_customer(
+                f"Slow Person {index}",
+                customer_login=f"slow{index}",
+                email=f"slow{index}@example.com",
+            )
+        cls.cron = cls.env.ref("customer_messages.ir_cron_customer_message_process")
+
+    def _cron_turn(self):
+        """One turn of a cron worker running the processing cron."""
+        time_box.start_turn(object())  # a new turn: the clock starts
+        self.env["customer.message"].with_context(cron_id=self.cron.id)._cron_process()
+
+    def _triggered_now(self):
+        return self.env["ir.cron.trigger"].search(
+            [
+                ("cron_id", "=", self.cron.id),
+                ("call_at", "<=", fields.Datetime.now() + timedelta(seconds=1)),
+            ]
+        )
+
+    def test_time_limit_read_from_odoo_configuration(self):
+        for options, budget in (
+            ({"limit_time_real_cron": 20, "limit_time_real": 120}, 10),
+            ({"limit_time_real_cron": -1, "limit_time_real": 60}, 30),
+            ({"limit_time_real_cron": 0, "limit_time_real": 60}, 30),
+            ({"limit_time_real_cron": 2000, "limit_time_real": 60}, time_box.MAX_RUN),
+            ({"limit_time_real_cron": -1, "limit_time_real": 0}, time_box.MAX_RUN),
+        ):
+            with patch.object(time_box, "config", options):
+                self.assertEqual(time_box.run_budget(), budget, options)
+        # outside a cron job (a request): never cut short
+        time_box.start_turn(object())
+        with patch.object(time_box, "run_budget", return_value=0):
+            self.assertFalse(time_box.expired(self.env))
+            self.assertTrue(time_box.expired(self.env(context={"cron_id": 1})))
+
+    def test_slow_relay_cron_yields_and_continues(self):
+        """A relay answering each email in 0.3 s and a worker allowed 0.5 s:
+        the first run stops after an email or two and triggers itself; the
+        next runs send the rest, everyone once."""
+        message = (
+            self.env["customer.message"]
+            .with_user(self.user_sender)
+            ._send_to_customers(
+                self.customers, {"subject": "Hello", "channel": "email"}, "cron"
+            )
+            .with_env(self.env)
+        )
+        self.smtp_handler.delay = 0.3
+        self._triggered_now().unlink()
+        with patch.object(time_box, "run_budget", return_value=0.5):
+            self._cron_turn()
+            self.assertLess(
+                len(self.received()), len(self.customers), "stopped before the end"
+            )
+            self.assertEqual(message.state, "processing")
+            self.assertTrue(self._triggered_now(), "runs again at once")
+            for _turn in range(3 * len(self.customers)):
+                if message.state != "processing":
+                    break
+                self._cron_turn()
+        self.assertEqual(message.state, "sent")
+        self.assertEqual(set(message.recipient_ids.mapped("state")), {"sent"})
+        addresses = [
+            address
+            for item in self.smtp_handler.messages
+            for address in item["rcpt_tos"]
+        ]
+        self.assertEqual(sorted(addresses), sorted(self.customers.mapped("email")))
+        # the mails not sent in a run were released, none left claimed
+        self.assertFalse(
+            message.recipient_ids.mail_mail_id.sudo().filtered(
+                "customer_message_claim_pid"
+            )
+        )

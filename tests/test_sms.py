@@ -1,4 +1,5 @@
 from datetime import timedelta
+from unittest.mock import patch
 from urllib.parse import urlsplit
 from uuid import uuid4
 
@@ -6,6 +7,8 @@ from odoo import fields
 from odoo.exceptions import UserError
 from odoo.tests import Form, HttpCase, tagged
 from odoo.tools import mute_logger
+
+from odoo.addons.iap.tools import iap_tools
 
 from .common import FakeGateway, SMSGatewayCase
 
@@ -247,6 +250,74 @@ class TestSmsChannel(HttpCase, SMSGatewayCase):
         self.assertEqual(len(FakeGateway.received), 1)
         self.assertEqual(line.state, "sent")
         self.assertEqual(message.state, "sent")
+
+    @mute_logger(
+        "odoo.addons.iap.tools.iap_tools",
+        "odoo.addons.customer_messages.models.sms_sms",
+        "odoo.tools.translate",
+    )
+    def test_provider_timeout_leaves_the_sms_in_doubt(self):
+        """The provider got the request and did not answer in time: it may
+        have sent the text. The SMS is in doubt, shown on its line, and not
+        sent again by the next runs of the crons."""
+        iap_jsonrpc = iap_tools.iap_jsonrpc
+        # the gateway answers after 2 s; Odoo waits 1 s (15 s in production)
+        self.startPatcher(
+            patch.object(
+                iap_tools,
+                "iap_jsonrpc",
+                lambda *args, **kwargs: iap_jsonrpc(*args, **dict(kwargs, timeout=1)),
+            )
+        )
+        FakeGateway.delay = 2.0
+        message = (
+            self.env["customer.message"]
+            .with_user(self.user_sender)
+            ._send_to_customers(self.alice, {"subject": "Outage", "channel": "sms"})
+            .with_env(self.env)
+        )
+        line = message.recipient_ids
+        self.assertEqual(len(FakeGateway.received), 1, "the provider got it")
+        self.assertEqual(line.state, "error")
+        self.assertIn("In doubt", line.failure_reason)
+        self.assertIn("not sent again", line.failure_reason)
+        self.assertTrue(line.sms_id.customer_message_in_doubt)
+        self.assertNotEqual(line.sms_id.state, "outgoing")
+
+        FakeGateway.delay = 0.0
+        self.env["sms.sms"]._process_queue()  # Odoo's SMS queue
+        self.env["customer.message"]._cron_process()
+        self.assertEqual(len(FakeGateway.received), 1, "never sent again by itself")
+        self.assertEqual(line.state, "error")
+
+        # a delivery report saying it was delivered settles the doubt
+        self._post_delivery_report("delivered", [line.sms_id.uuid])
+        self.assertEqual(line.state, "sent")
+
+    @mute_logger("odoo.addons.iap.tools.iap_tools", "odoo.tools.translate")
+    def test_refused_connection_is_retried_and_sent_once(self):
+        """The twin: a refused connection never reached the provider; the
+        SMS is tried again by the queue and sent once."""
+        params = self.env["ir.config_parameter"].sudo()
+        endpoint = params.get_param("sms.endpoint")
+        params.set_param("sms.endpoint", "http://127.0.0.1:9")  # refused
+        message = (
+            self.env["customer.message"]
+            .with_user(self.user_sender)
+            ._send_to_customers(self.alice, {"subject": "Outage", "channel": "sms"})
+            .with_env(self.env)
+        )
+        line = message.recipient_ids
+        self.assertEqual(line.state, "processing")
+        self.assertEqual(line.sms_id.state, "outgoing", "tried again")
+        params.set_param("sms.endpoint", endpoint)
+        for _run in range(2):  # Odoo's SMS queue, twice
+            self.env["sms.sms"].search([("state", "=", "outgoing")]).send(
+                unlink_failed=False, unlink_sent=True
+            )
+        self.env["customer.message"]._cron_process()
+        self.assertEqual(len(FakeGateway.received), 1)
+        self.assertEqual(line.state, "sent")
 
     @mute_logger("odoo.addons.iap.tools.iap_tools", "odoo.tools.translate")
     def test_gateway_down_gives_up_after_the_lifetime(self):

@@ -1,12 +1,17 @@
+import threading
 import time
 from datetime import timedelta
+from unittest.mock import patch
 
 from psycopg2 import IntegrityError
 
-from odoo import fields
+from odoo import SUPERUSER_ID, api, fields, sql_db
 from odoo.exceptions import AccessError, ValidationError
-from odoo.tests import tagged
+from odoo.orm.environments import Transaction
+from odoo.tests import TransactionCase, tagged
 from odoo.tools import mute_logger
+
+from odoo.addons.customer_messages.models.customer_message_throttle import Pacer
 
 from .common import FakeGateway, SendingCase, SMSGatewayCase
 
@@ -214,3 +219,116 @@ class TestSmsLimits(SMSGatewayCase):
         self.env["customer.message.throttle"].search([]).next_slot = 0
         held.sms_id._send()
         self.assertEqual(len(FakeGateway.received), 2)
+
+
+@tagged("customer_messages", "post_install", "-at_install")
+class TestLimitContention(TransactionCase):
+    """Two cron workers taking slots of one limit at once (real concurrent
+    transactions, each on connections of its own): the one that waits for
+    the other's lock takes the next slot, never fails, and the slots keep
+    the pace."""
+
+    def setUp(self):
+        super().setUp()
+        # committed, for the other connections to see it (the test's own
+        # transaction is rolled back, this row is deleted at the end)
+        self.db = sql_db.db_connect(self.env.cr.dbname)
+        with self.db.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            self.throttle_id = (
+                env["customer.message.throttle"]
+                .create({"channel": "sms", "max_count": 600, "period": "minute"})
+                .id
+            )
+            cr.commit()  # pylint: disable=invalid-commit
+        self.addCleanup(self._delete_throttle)
+
+    def _delete_throttle(self):
+        with self.db.cursor() as cr:
+            cr.execute(
+                "DELETE FROM customer_message_throttle WHERE id = %s",
+                [self.throttle_id],
+            )
+            cr.commit()  # pylint: disable=invalid-commit
+
+    def _worker(self, count, slots, errors, started=None):
+        """A cron worker taking count slots, as the sending loops do (a
+        cursor of its own for the slots, committed at once)."""
+        try:
+            with self.db.cursor() as cr, self.db.cursor() as slot_cr:
+                # the test's registry (Registry() waits for the test's end)
+                cr.transaction = Transaction(self.registry)
+                env = api.Environment(cr, SUPERUSER_ID, {})
+                limits = env["customer.message.throttle"].browse(self.throttle_id)
+                pacer = Pacer(env, slot_cr, wait=True)
+                if started:
+                    started.set()
+                for _index in range(count):
+                    held_until = pacer.take(limits)
+                    self.assertIsNone(held_until)
+                    slots.append(time.time())
+        except Exception as error:  # noqa: BLE001 - what the test checks
+            errors.append(error)
+
+    def test_waiting_for_another_workers_slot_never_fails(self):
+        """A worker waits on the limit's row while another one holds it and
+        takes a slot: it then takes the slot after that one."""
+        holder = self.db.cursor()
+        try:
+            holder.execute(
+                "SELECT next_slot FROM customer_message_throttle WHERE id = %s "
+                "FOR UPDATE",
+                [self.throttle_id],
+            )
+            other_slot = time.time() + 0.5
+            holder.execute(
+                "UPDATE customer_message_throttle SET next_slot = %s WHERE id = %s",
+                [other_slot, self.throttle_id],
+            )
+            slots, errors, started = [], [], threading.Event()
+            thread = threading.Thread(
+                target=self._worker, args=(1, slots, errors, started)
+            )
+            thread.start()
+            started.wait(10)
+            time.sleep(0.5)  # the worker is waiting for the row
+            holder.commit()
+        finally:
+            holder.close()
+        thread.join(30)
+        self.assertFalse(errors)
+        self.assertEqual(len(slots), 1)
+        self.assertGreaterEqual(slots[0], other_slot - 0.01)
+
+    def test_two_workers_keep_the_pace(self):
+        """Two workers taking 10 slots each of a limit of 600 a minute: no
+        error, and the slots they got are 0.1 s apart at least."""
+        Throttle = type(self.env["customer.message.throttle"])
+        reserve = Throttle._reserve
+        reserved = []
+
+        def recording_reserve(throttles, cr, max_wait=0.0):
+            claim = reserve(throttles, cr, max_wait)
+            if claim[0]:
+                reserved.append(claim[1])
+            return claim
+
+        slots, errors = [], []
+        with patch.object(Throttle, "_reserve", recording_reserve):
+            threads = [
+                threading.Thread(target=self._worker, args=(10, slots, errors))
+                for _index in range(2)
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(60)
+        self.assertFalse(errors)
+        self.assertEqual(len(slots), 20)
+        reserved.sort()
+        gaps = [
+            later - earlier
+            for earlier, later in zip(reserved, reserved[1:], strict=False)
+        ]
+        self.assertEqual(len(reserved), 20)
+        self.assertGreaterEqual(min(gaps), 0.1 - 1e-6, gaps)
