@@ -110,8 +110,15 @@ def check_content(files, expected, manifest, wheel):
         fail(f"{wheel.name} lacks files that the manifest loads: {missing}")
     for bundle, globs in manifest.get("assets", {}).items():
         for pattern in globs:
+            if isinstance(pattern, (tuple, list)):
+                # ("remove" | "include" | "after"..., path...): the last is a path
+                if pattern[0] == "include":
+                    continue
+                pattern = pattern[-1]
             local = pattern.split("/", 1)[1]
-            if not any(fnmatch.fnmatch(name, local) for name in files):
+            # Odoo's "**/" also matches no folder at all
+            locals_ = {local, local.replace("**/", "")}
+            if not any(fnmatch.fnmatch(name, p) for name in files for p in locals_):
                 fail(f"{wheel.name}: no file for the asset {pattern} of {bundle}")
 
 
