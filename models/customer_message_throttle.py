@@ -5,7 +5,7 @@ import time
 import psycopg2.errors
 from psycopg2.extensions import ISOLATION_LEVEL_READ_COMMITTED
 
-from odoo import api, fields, models
+from odoo import api, fields, models, sql_db
 from odoo.exceptions import ValidationError
 from odoo.tools import SQL, config
 from odoo.tools.mail import email_normalize
@@ -241,7 +241,10 @@ class Pacer:
             # level) would fail it with a serialization error. The pool
             # gives the next cursor of this connection Odoo's level again.
             cr.commit()  # pylint: disable=invalid-commit
-            cr.connection.set_isolation_level(ISOLATION_LEVEL_READ_COMMITTED)
+            if isinstance(cr, sql_db.Cursor):
+                # a connection of its own (a test cursor shares the test's
+                # transaction, which changing the level would roll back)
+                cr.connection.set_isolation_level(ISOLATION_LEVEL_READ_COMMITTED)
         budget = self._wait_budget() if wait else 0.0
         left = time_box.remaining(env)
         if left is not None:

@@ -48,6 +48,13 @@ def start_turn(cron_cr):
         _turn.started = time.monotonic()
 
 
+def end_turn():
+    """Forget the turn under way: the next job starts a clock of its own
+    (a job run by hand, ir.cron ``method_direct_trigger``, is a turn of its
+    own whatever ran before on its cursor)."""
+    _turn.cursor = _turn.started = None
+
+
 def remaining(env):
     """Seconds the cron job running in env may still spend sending (at
     least 0), None outside a cron job (a request is not cut short)."""
