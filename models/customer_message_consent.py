@@ -15,7 +15,7 @@ class CustomerMessage(models.Model):
 
     @api.model
     def _hook_exclusion_rules(self, channel, partners, rules):
-        super()._hook_exclusion_rules(channel, partners, rules)
+        rules = super()._hook_exclusion_rules(channel, partners, rules)
         category = self._get_exclusion_category()
         if category and category.allow_opt_out:
             rules.append(
@@ -33,3 +33,4 @@ class CustomerMessage(models.Model):
                     ),
                 )
             )
+        return rules

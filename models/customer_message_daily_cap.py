@@ -29,13 +29,13 @@ class CustomerMessage(models.Model):
 
     @api.model
     def _hook_exclusion_rules(self, channel, partners, rules):
-        super()._hook_exclusion_rules(channel, partners, rules)
+        rules = super()._hook_exclusion_rules(channel, partners, rules)
         if not self or self.origin != "automated" or self.test_email:
-            return
+            return rules
         if self.env.context.get("customer_messages_recheck"):
             # the cap was applied when the lines were made: at delivery the
             # lines of messages made since would count against each other
-            return
+            return rules
         limit = self._get_daily_limit()
         if limit > 0:
             rules.append(
@@ -48,6 +48,7 @@ class CustomerMessage(models.Model):
                     ),
                 )
             )
+        return rules
 
     def _get_daily_limit_domain(self, limit):
         """The customers who got ``limit`` automated messages in the last 24

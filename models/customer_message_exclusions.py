@@ -67,17 +67,19 @@ class CustomerMessage(models.Model):
             (CHANNEL_RULES, domain, reason)
             for domain, reason in self._get_channel_exclusion_rules(channel, partners)
         ]
-        self._hook_exclusion_rules(channel, partners, rules)
+        rules = self._hook_exclusion_rules(channel, partners, rules)
         rules.sort(key=lambda rule: rule[0])  # stable: same sequence, same order
         return [(domain, reason) for _sequence, domain, reason in rules]
 
     @api.model
     def _hook_exclusion_rules(self, channel, partners, rules):
         """Hook: the exclusion rules of the packages. Override it, call
-        ``super()``, and append to ``rules`` tuples ``(sequence, domain,
-        reason)``: ``sequence`` is the rule's precedence (see the constants
-        at the top of this file: a package's rules run after the channel's
-        ones), ``domain`` and ``reason`` as in ``_get_exclusion_rules``.
+        ``super()``, append to the list it returns tuples ``(sequence,
+        domain, reason)`` and return it: ``sequence`` is the rule's
+        precedence (see the constants at the top of this file: a package's
+        rules run after the channel's ones), ``domain`` and ``reason`` as in
+        ``_get_exclusion_rules``. The order of the overrides (the order the
+        files are loaded in) never decides: the sequences do.
         ``self`` is the message, or empty for the composer (no message yet).
 
         The same rules decide at line creation, in the composer's counts and
@@ -87,7 +89,9 @@ class CustomerMessage(models.Model):
         :param str channel: the channel of the message
         :param Query partners: the customers considered
         :param list rules: the rules so far, to append to
+        :return: ``rules``
         """
+        return rules
 
     @api.model
     def _get_channel_exclusion_rules(self, channel, partners):

@@ -40,7 +40,7 @@ class TestLineInsert(SendingCase):
 
     def _rows(self, lines):
         """{line id: {column: value}} of every column of the lines' table."""
-        self.env.flush_all()
+        lines.env.flush_all()  # as their user: the ORM writes write_uid then
         self.env.cr.execute(
             SQL(
                 "SELECT * FROM customer_message_recipient WHERE id IN %s",
