@@ -5,10 +5,12 @@ from . import customer_message_document_mixin
 from . import customer_message_setup_mixin
 from . import customer_message
 from . import customer_message_sending
+from . import customer_message_audience
+from . import customer_message_exclusions
 from . import customer_message_documents
 from . import customer_message_recipient
 from . import customer_message_throttle
-from . import customer_message_limits
+from . import customer_message_daily_cap
 from . import customer_message_receipts
 from . import customer_message_approval
 from . import customer_message_timing
@@ -38,6 +40,7 @@ from . import mail_template_incident
 from . import res_partner_incident
 from . import customer_message_category
 from . import customer_message_preference
+from . import customer_message_consent
 from . import res_partner_consent
 from . import phone_blacklist
 from . import customer_message_recipient_privacy

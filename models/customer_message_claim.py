@@ -30,7 +30,7 @@ class CustomerMessageRecipient(models.Model):
         ones of line creation, except those that only make sense then: the
         context key ``customer_messages_recheck`` tells them (the daily cap
         of automated messages counts the lines made, see
-        customer_message_limits.py).
+        customer_message_daily_cap.py).
 
         :return: the lines still to deliver
         """

@@ -33,8 +33,10 @@ class CustomerMessage(models.Model):
         )
         return render_context
 
-    def _render_for_partners(self, partners):
+    def _get_render_context(self):
         # what is rendered from the template reads this message's incident,
         # or an empty record (mail.template's _render_eval_context)
-        message = self.with_context(**{INCIDENT_CONTEXT_KEY: self.incident_id.id})
-        return super(CustomerMessage, message)._render_for_partners(partners)
+        return {
+            **super()._get_render_context(),
+            INCIDENT_CONTEXT_KEY: self.incident_id.id,
+        }

@@ -5,7 +5,7 @@ from odoo.exceptions import UserError
 from odoo.fields import Domain
 from odoo.tools.misc import clean_context
 
-from .customer_message_limits import WINDOW
+from .customer_message_daily_cap import WINDOW
 
 # The fields of a message that only the system sets: never taken from the
 # values the sending code gives (see _create_message).

@@ -8,7 +8,7 @@ class MailTemplate(models.Model):
 
     def _render_eval_context(self):
         """Templates of incident notices read the incident as ``incident``:
-        the notice's (see customer.message ``_render_for_partners``), or an
+        the notice's (see customer.message ``_get_render_context``), or an
         empty record where the template is rendered outside a notice (Odoo's
         check when it is saved, its preview, the composer). Only templates
         that name it get it: Odoo's other renderings are left as they are."""

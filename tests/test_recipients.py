@@ -4,7 +4,8 @@ from lxml import html
 
 from odoo.tests import Form, tagged
 
-from ..models.customer_message_sending import CustomerMessage
+from ..models.customer_message_audience import CustomerMessage as AudienceMessage
+from ..models.customer_message_exclusions import CustomerMessage as ExclusionsMessage
 from ..wizards.customer_message_composer_recipients import EXCLUSIONS_SHOWN
 from .common import SendingCase
 
@@ -152,9 +153,9 @@ class TestExclusions(SendingCase):
         self.assertIn(f"and {extra} more", listed.text_content())
 
         # each change counts once, in SQL
-        summarize = CustomerMessage._summarize_recipients
+        summarize = ExclusionsMessage._summarize_recipients
         with patch.object(
-            CustomerMessage,
+            ExclusionsMessage,
             "_summarize_recipients",
             autospec=True,
             side_effect=summarize,
@@ -241,7 +242,7 @@ class TestRecipientBatches(SendingCase):
         # ... committed by the cron after each batch; then the next batch
         # fails half-way (the process is killed, the connection lost)
         calls = []
-        insert = CustomerMessage._insert_recipients
+        insert = AudienceMessage._insert_recipients
 
         def crash_in_second_batch(record, partners, cancel_reason=None):
             calls.append(partners)
@@ -250,7 +251,7 @@ class TestRecipientBatches(SendingCase):
                 raise ConnectionError("server closed the connection")
 
         with (
-            patch.object(CustomerMessage, "_insert_recipients", crash_in_second_batch),
+            patch.object(AudienceMessage, "_insert_recipients", crash_in_second_batch),
             self.assertRaises(ConnectionError),
             self.env.cr.savepoint(),
         ):

@@ -4,6 +4,8 @@ from odoo import api, fields, models
 from odoo.fields import Domain
 from odoo.tools import SQL
 
+from .customer_message_exclusions import CAP_RULES
+
 # The window of an idempotency key (customer_message_keys.py), and of the
 # daily cap of automated sends
 WINDOW = timedelta(hours=24)
@@ -13,7 +15,9 @@ DAILY_LIMIT = "customer_messages.daily_automated_limit"
 class CustomerMessage(models.Model):
     """A guard of automated sending, for integrators' code and automation
     rules that may run often: a cap on the automated messages each customer
-    gets in 24 hours. (Their idempotency keys: customer_message_keys.py.)"""
+    gets in 24 hours, an exclusion rule added through the hook
+    ``_hook_exclusion_rules`` (customer_message_exclusions.py). (Their
+    idempotency keys: customer_message_keys.py.)"""
 
     _inherit = "customer.message"
 
@@ -24,8 +28,8 @@ class CustomerMessage(models.Model):
         return int(self.env["ir.config_parameter"].sudo().get_param(DAILY_LIMIT, 10))
 
     @api.model
-    def _get_exclusion_rules(self, channel, partners):
-        rules = super()._get_exclusion_rules(channel, partners)
+    def _hook_exclusion_rules(self, channel, partners, rules):
+        rules = super()._hook_exclusion_rules(channel, partners, rules)
         if not self or self.origin != "automated" or self.test_email:
             return rules
         if self.env.context.get("customer_messages_recheck"):
@@ -36,6 +40,7 @@ class CustomerMessage(models.Model):
         if limit > 0:
             rules.append(
                 (
+                    CAP_RULES,
                     self._get_daily_limit_domain(limit),
                     self.env._(
                         "already got %(count)s automated messages in 24 hours",
