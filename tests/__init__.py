@@ -27,3 +27,4 @@ from . import test_history_truth
 from . import test_send_once
 from . import test_delivery_recheck
 from . import test_consent_log
+from . import test_clock
