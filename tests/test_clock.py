@@ -2,7 +2,7 @@ import threading
 from datetime import datetime, timedelta
 from unittest.mock import patch
 
-from odoo import api, fields
+from odoo import Command, api, fields
 from odoo.modules.registry import Registry
 from odoo.orm.environments import Transaction
 from odoo.tests import freeze_time, tagged
@@ -175,43 +175,65 @@ class TestClock(SendingCase):
         )
 
     def test_key_stops_a_second_send_of_one_occurrence(self):
-        with freeze_time("2027-05-03 08:00:00"):
-            schedule = self._schedule()
-        due_at = datetime(2027, 5, 3, 9, 0)
-        self.assertEqual(schedule.next_run, due_at)
+        # not under freeze_time: a key stops a send for 24 hours after the
+        # message's creation, which the database dates
+        schedule = self._schedule()
+        now = fields.Datetime.now().replace(microsecond=0)
+        due_at = now - timedelta(hours=1)
         self.assertEqual(
             schedule._get_clock_key(due_at),
-            f"schedule-{schedule.id}-2027-05-03 09:00:00",
+            f"schedule-{schedule.id}-{fields.Datetime.to_string(due_at)}",
         )
         Schedule = self.env["customer.message.schedule"]
-        with freeze_time("2027-05-03 09:05:00"):
-            Schedule._cron_run_schedules()
-            first = schedule.message_ids
-            self.assertEqual(len(first), 1)
-            self.assertEqual(first.idempotency_key, schedule._get_clock_key(due_at))
-            # the same occurrence given again (its next run put back): its
-            # key finds the message sent, nothing is sent again
-            schedule.next_run = due_at
-            Schedule._cron_run_schedules()
-            self.assertEqual(schedule.message_ids, first)
-            self.assertEqual(schedule.next_run, datetime(2027, 5, 4, 9, 0))
-        # the positive twin: the next occurrence is a message of its own
-        with freeze_time("2027-05-04 09:05:00"):
-            Schedule._cron_run_schedules()
-            self.assertEqual(len(schedule.message_ids), 2)
-            self.assertEqual(
-                (schedule.message_ids - first).idempotency_key,
-                schedule._get_clock_key(datetime(2027, 5, 4, 9, 0)),
-            )
+        schedule.next_run = due_at
+        Schedule._cron_run_schedules()
+        first = schedule.message_ids
+        self.assertEqual(len(first), 1)
+        self.assertEqual(first.idempotency_key, schedule._get_clock_key(due_at))
+        self.assertGreater(schedule.next_run, now)
+        # the same occurrence given again (its next run put back): its key
+        # finds the message sent, nothing is sent again
+        schedule.next_run = due_at
+        Schedule._cron_run_schedules()
+        self.assertEqual(schedule.message_ids, first)
+        self.assertGreater(schedule.next_run, now)
+        # the positive twin: another occurrence is a message of its own
+        other_at = now - timedelta(minutes=30)
+        schedule.next_run = other_at
+        Schedule._cron_run_schedules()
+        self.assertEqual(len(schedule.message_ids), 2)
+        self.assertEqual(
+            (schedule.message_ids - first).idempotency_key,
+            schedule._get_clock_key(other_at),
+        )
 
     def test_next_run_moves_in_the_record_time_zone(self):
         """Paris goes to summer time on 28 March 2027: 09:00 there is 08:00
         UTC on the 27th, 07:00 UTC on the 28th."""
+        template = self.env["mail.template"].create(
+            {
+                "name": "Clock reminder",
+                "model_id": self.env.ref("base.model_res_partner").id,
+                "subject": "Reminder",
+                "body_html": "<p>Reminder</p>",
+            }
+        )
         rule_values = {
             "name": "Clock rule",
+            "trigger": "customer_blocked",
             "hour": 9.0,
             "working_days_only": False,
             "tz": "Europe/Paris",
+            "step_ids": [
+                Command.create(
+                    {
+                        "days": 2,
+                        "timing": "after",
+                        "channel": "email",
+                        "template_id": template.id,
+                    }
+                )
+            ],
         }
         with freeze_time("2027-03-27 07:00:00"):
             paris = self._schedule(tz="Europe/Paris")
