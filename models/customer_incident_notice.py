@@ -282,7 +282,7 @@ class CustomerIncident(models.Model):
         Each notice is recorded in a savepoint with the incident's state, and
         committed with it: the processing cron sends it (it commits as it
         sends, which nothing may do inside a savepoint)."""
-        self._run_due_records()
         now = fields.Datetime.now()
+        self._run_due_records(now)
         started = self.search([("state", "=", "announced"), ("date_start", "<=", now)])
         started.write({"state": "ongoing"})
