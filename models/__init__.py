@@ -3,6 +3,7 @@ from . import customer_tariff
 from . import customer_service
 from . import customer_message_document_mixin
 from . import customer_message_setup_mixin
+from . import customer_message_clock_mixin
 from . import customer_message
 from . import customer_message_sending
 from . import customer_message_audience
@@ -31,10 +32,12 @@ from . import res_partner
 from . import res_partner_bounce
 from . import customer_message_triggers
 from . import customer_message_rule
+from . import customer_message_rule_due
 from . import customer_message_rule_step
 from . import customer_message_rule_log
 from . import res_partner_reminders
 from . import customer_incident
+from . import customer_incident_notice
 from . import customer_message_incident
 from . import mail_template_incident
 from . import res_partner_incident

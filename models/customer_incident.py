@@ -1,33 +1,18 @@
-import logging
 from datetime import timedelta
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.exceptions import AccessError, UserError
 from odoo.fields import Domain
 from odoo.tools import SQL
 
 from odoo.addons.base.models.res_partner import _tz_get
 
-_logger = logging.getLogger(__name__)
-
-# The notices of an incident, in the order they go out, with the template
-# field each one uses.
-NOTICES = {
-    "notice": "notice_template_id",
-    "update": "update_template_id",
-    "resolved": "resolved_template_id",
-}
-# Each notice goes by SMS first (the customers' internet may be down), then
-# by email and to the portal.
-NOTICE_CHANNELS = ("sms", "portal_email")
 SERVICE_TYPES = {
     "service_internet": "internet",
     "service_voice": "voice",
     "service_custom": "custom",
 }
 OPEN_STATES = ("announced", "ongoing")
-# the category of every notice (its consent, quiet hours and approval apply)
-SERVICE_CATEGORY = "customer_messages.customer_message_category_service"
 # What the incident's actions move: users never write them (see write), the
 # audience follows from the scope and the state from the notices sent.
 PROGRESS_FIELDS = (
@@ -51,11 +36,20 @@ class CustomerIncident(models.Model):
     notice go to the same customers, even if they moved since. Each notice
     is two messages of ``customer.message._send_to_customers``, SMS first,
     then email and portal, each with an idempotency key: a double click or
-    a cron running twice sends once."""
+    a cron running twice sends once.
+
+    This file: the record, its scope and audience, its actions and the
+    portal banner; the notices and their cron (a
+    ``customer.message.clock.mixin`` due at ``notify_date``):
+    ``customer_incident_notice.py``."""
 
     _name = "customer.incident"
     _description = "Outage or maintenance"
-    _inherit = ["mail.thread", "customer.message.setup.mixin"]
+    _inherit = [
+        "mail.thread",
+        "customer.message.setup.mixin",
+        "customer.message.clock.mixin",
+    ]
     _order = "date_start desc, id desc"
     _check_company_auto = True
     _customer_message_bounds = {"notify_hours": (0, 8760)}
@@ -318,50 +312,6 @@ class CustomerIncident(models.Model):
     # ACTIONS
     # ------------------------------------------------------------------
 
-    def action_schedule_notice(self):
-        """Planned maintenance: the notice goes out by itself, notify_hours
-        before the start (the cron ``_cron_send_notices``)."""
-        for incident in self:
-            if incident.state != "draft" or incident.kind != "maintenance":
-                raise UserError(
-                    self.env._(
-                        "Only a draft planned maintenance gets a scheduled notice: "
-                        "send the notice of %(name)s now instead.",
-                        name=incident.name,
-                    )
-                )
-            incident._check_ready()
-        self._write_progress({"state": "planned"})
-        return True
-
-    def action_back_to_draft(self):
-        """A scheduled notice not sent yet is called off."""
-        self.filtered(lambda incident: incident.state == "planned")._write_progress(
-            {"state": "draft"}
-        )
-        return True
-
-    def action_send_notice(self):
-        for incident in self:
-            incident._send_first_notice()
-        return True
-
-    def action_start(self):
-        self.filtered(lambda incident: incident.state == "announced")._write_progress(
-            {"state": "ongoing"}
-        )
-        return True
-
-    def action_send_update(self):
-        for incident in self:
-            incident._send_update()
-        return True
-
-    def action_send_resolved(self):
-        for incident in self:
-            incident._send_resolved()
-        return True
-
     def action_view_affected(self):
         """The customers of the notices once the first is sent, else those
         the scope finds now."""
@@ -473,208 +423,6 @@ class CustomerIncident(models.Model):
             )
         )
         self.invalidate_recordset(["audience_partner_ids"])
-
-    # ------------------------------------------------------------------
-    # SENDING
-    # ------------------------------------------------------------------
-
-    def _send_first_notice(self, origin="manual", process="auto"):
-        """The first notice, to the customers affected now, who become the
-        audience of the later ones. Sent once: again, it returns the
-        messages sent the first time.
-
-        :param str process: see ``customer.message._send_to_customers``"""
-        self.ensure_one()
-        if self.notice_date:
-            return self.notice_message_ids.filtered(
-                lambda message: message.incident_notice == "notice"
-            )
-        if self.state not in ("draft", "planned"):
-            raise UserError(
-                self.env._("%(name)s is resolved: no notice is sent.", name=self.name)
-            )
-        self._check_ready()
-        self._freeze_audience()
-        messages = self._send_notice("notice", origin=origin, process=process)
-        now = fields.Datetime.now()
-        started = self.kind == "outage" or self.date_start <= now
-        self._write_progress(
-            {"notice_date": now, "state": "ongoing" if started else "announced"}
-        )
-        return messages
-
-    def _send_update(self):
-        self.ensure_one()
-        if self.state not in OPEN_STATES:
-            raise UserError(
-                self.env._(
-                    "Updates are sent on announced or ongoing incidents only: "
-                    "send the notice of %(name)s first.",
-                    name=self.name,
-                )
-            )
-        if not (self.update_note or "").strip():
-            raise UserError(
-                self.env._(
-                    "Write the update for customers (Latest update) of %(name)s first.",
-                    name=self.name,
-                )
-            )
-        if self.update_note == self.last_update_note:
-            raise UserError(
-                self.env._(
-                    "This update of %(name)s was sent already: write what is new "
-                    "in Latest update first.",
-                    name=self.name,
-                )
-            )
-        number = self.update_count + 1
-        messages = self._send_notice("update", number=number)
-        self._write_progress(
-            {"update_count": number, "last_update_note": self.update_note}
-        )
-        return messages
-
-    def _send_resolved(self):
-        self.ensure_one()
-        if self.state == "resolved":
-            return self.notice_message_ids.filtered(
-                lambda message: message.incident_notice == "resolved"
-            )
-        if self.state not in OPEN_STATES:
-            raise UserError(
-                self.env._(
-                    "%(name)s was never announced: send its notice first, or "
-                    "archive it.",
-                    name=self.name,
-                )
-            )
-        messages = self._send_notice("resolved")
-        self._write_progress(
-            {"state": "resolved", "date_resolved": fields.Datetime.now()}
-        )
-        return messages
-
-    def _send_notice(self, notice, number=0, origin="manual", process="auto"):
-        """Send one notice to the audience: one message per channel, SMS
-        first, each keyed ``incident-<id>-<notice>-<number>-<channel>``, a
-        key of this incident's own (another's message never stands for it).
-        """
-        self.ensure_one()
-        template = self[NOTICES[notice]]
-        if not template:
-            raise UserError(
-                self.env._(
-                    "Choose the template of this notice of %(name)s.", name=self.name
-                )
-            )
-        partners = self.audience_partner_ids
-        if not partners:
-            raise UserError(
-                self.env._("%(name)s has no customer to notify.", name=self.name)
-            )
-        Message = self.env["customer.message"].with_company(self.company_id)
-        messages = Message
-        for channel in NOTICE_CHANNELS:
-            messages |= Message._send_to_customers(
-                partners,
-                self._prepare_notice_values(notice, template, channel, origin),
-                process=process,
-                key=f"incident-{self.id}-{notice}-{number}-{channel}",
-                key_origin=self,
-            )
-        return messages
-
-    def _prepare_notice_values(self, notice, template, channel, origin):
-        """The values of one notice's message (see _send_to_customers): the
-        template's own content, rendered per customer with the incident as
-        ``incident`` (see customer.message ``_render_for_partners``)."""
-        self.ensure_one()
-        labels = dict(self._fields["state"]._description_selection(self.env))
-        values = {
-            "template_id": template.id,
-            "sms_body": template.customer_message_sms_body or False,
-            "channel": channel,
-            "company_id": self.company_id.id,
-            "incident_id": self.id,
-            "incident_notice": notice,
-            "origin": origin,
-            "origin_ref": self.env._("Incident: %(name)s", name=self.name),
-            "recipient_filter": self.env._(
-                "Customers notified of %(name)s (%(state)s)",
-                name=self.name,
-                state=labels[self.state],
-            ),
-        }
-        if origin == "automated":
-            # a scheduled notice: sent as set up (see customer.message
-            # _needs_approval); a notice sent by a click is its sender's
-            values["configured_uid"] = self._get_configurer().id
-            if self.user_id:
-                values["author_id"] = self.user_id.id
-        category = self.env.ref(SERVICE_CATEGORY, raise_if_not_found=False)
-        if category:
-            values["category_id"] = category.id
-        return values
-
-    # ------------------------------------------------------------------
-    # CRON
-    # ------------------------------------------------------------------
-
-    def _trigger_cron(self):
-        cron = self.env.ref(
-            "customer_messages.ir_cron_customer_incident_notify",
-            raise_if_not_found=False,
-        )
-        if not cron:
-            return
-        now = fields.Datetime.now()
-        moments = set()
-        for incident in self:
-            if incident.state == "planned" and incident.notify_date:
-                moments.add(max(incident.notify_date, now))
-            if incident.state == "announced" and incident.date_start:
-                moments.add(max(incident.date_start, now))
-        for moment in moments:
-            # sudo: the cron is woken whoever schedules the notice
-            cron.sudo()._trigger(at=moment)
-
-    @api.model
-    def _cron_send_notices(self):
-        """Send the advance notices that are due, once each (the notice is
-        keyed, and the incident leaves the Notice scheduled state), then
-        mark the announced incidents that have started as ongoing.
-
-        Each notice is recorded in a savepoint with the incident's state, and
-        committed with it: the processing cron sends it (it commits as it
-        sends, which nothing may do inside a savepoint)."""
-        auto_commit = self.env["customer.message"]._auto_commit()
-        now = fields.Datetime.now()
-        due = self.search(
-            [("state", "=", "planned"), ("notify_date", "<=", now)],
-            order="notify_date, id",
-        )
-        for incident in due:
-            try:
-                with self.env.cr.savepoint():
-                    incident._send_first_notice(origin="automated", process="cron")
-            except (UserError, ValidationError) as error:
-                # one incident's problem must not stop the others: it goes
-                # back to draft, with the reason in its chatter
-                _logger.warning(
-                    "Notice of incident %s could not be sent: %s", incident.id, error
-                )
-                incident.state = "draft"
-                incident.message_post(
-                    body=self.env._(
-                        "The scheduled notice could not be sent: %(error)s",
-                        error=str(error),
-                    )
-                )
-            if auto_commit:
-                self.env["ir.cron"]._commit_progress(1)
-        started = self.search([("state", "=", "announced"), ("date_start", "<=", now)])
-        started.write({"state": "ongoing"})
 
     # ------------------------------------------------------------------
     # PORTAL

@@ -1,11 +1,9 @@
 import logging
-from datetime import datetime, time, timedelta, timezone
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.fields import Domain
-from odoo.tools import SQL
 
 from odoo.addons.base.models.res_partner import _tz_get
 
@@ -36,10 +34,17 @@ class CustomerMessageRule(models.Model):
     the customers of the documents for which it is the latest step due,
     through ``customer.message._send_to_customers``, and each document is
     logged per step (``customer.message.rule.log``), so no document gets a
-    step twice, however often the cron runs."""
+    step twice, however often the cron runs. The cron is the loop of
+    ``customer.message.clock.mixin``, with the hooks under CLOCK below; the
+    documents due for each step are found in
+    ``customer_message_rule_due.py``."""
 
     _name = "customer.message.rule"
-    _inherit = ["customer.message.document.mixin", "customer.message.setup.mixin"]
+    _inherit = [
+        "customer.message.document.mixin",
+        "customer.message.setup.mixin",
+        "customer.message.clock.mixin",
+    ]
     _description = "Reminder rule"
     _order = "name, id"
     _check_company_auto = True
@@ -215,22 +220,6 @@ class CustomerMessageRule(models.Model):
     # WORKING SLOTS
     # ------------------------------------------------------------------
 
-    def _get_zone(self):
-        self.ensure_one()
-        try:
-            return ZoneInfo(self.tz or "UTC")
-        except (ZoneInfoNotFoundError, ValueError):
-            return ZoneInfo("UTC")
-
-    def _to_local(self, moment):
-        """A naive UTC datetime in the rule's timezone."""
-        return moment.replace(tzinfo=timezone.utc).astimezone(self._get_zone())
-
-    def _get_hour_minute(self):
-        self.ensure_one()
-        minutes = min(max(round((self.hour or 0.0) * 60), 0), 24 * 60 - 1)
-        return divmod(minutes, 60)
-
     def _is_working_day(self, day):
         return not self.working_days_only or day.weekday() in WORKING_DAYS
 
@@ -248,14 +237,10 @@ class CustomerMessageRule(models.Model):
     def _get_next_slot(self, after):
         """The first working slot strictly after ``after`` (naive UTC)."""
         self.ensure_one()
-        hours, minutes = self._get_hour_minute()
-        day = self._to_local(after).date()
+        day = self._to_local_date(after)
         while True:
             if self._is_working_day(day):
-                local = datetime.combine(
-                    day, time(hours, minutes), tzinfo=self._get_zone()
-                )
-                slot = local.astimezone(timezone.utc).replace(tzinfo=None)
+                slot = self._get_local_utc(day)
                 if slot > after:
                     return slot
             day += timedelta(days=1)
@@ -271,106 +256,6 @@ class CustomerMessageRule(models.Model):
             if next_run:
                 # sudo: the cron is woken whoever saves the rule
                 cron.sudo()._trigger(at=next_run)
-
-    # ------------------------------------------------------------------
-    # DUE DOCUMENTS
-    # ------------------------------------------------------------------
-
-    def _get_trigger_setup(self):
-        """(model, date field, path from the document to its customer, domain
-        of the documents the rule may remind) for the rule's trigger."""
-        self.ensure_one()
-        if self.trigger in INVOICE_TRIGGERS:
-            return (
-                "account.move",
-                "invoice_date_due",
-                "commercial_partner_id",
-                Domain("move_type", "=", "out_invoice")
-                & Domain("state", "=", "posted")
-                & Domain("payment_state", "in", ("not_paid", "partial"))
-                & Domain("company_id", "=", self.company_id.id),
-            )
-        if self.trigger == "service_expiry":
-            return (
-                "customer.service",
-                "end_date",
-                "partner_id",
-                Domain("status", "=", "active")
-                & Domain("partner_id.billing_type", "=", "prepaid")
-                & Domain("company_id", "=", self.company_id.id),
-            )
-        return (
-            "res.partner",
-            "customer_status_date",
-            "",
-            Domain("customer_status", "=", "blocked")
-            & Domain("company_id", "in", (False, self.company_id.id)),
-        )
-
-    def _get_customer_domain(self, path, today):
-        """The documents' customers the rule sends to: the resellers' customers
-        (if any), else every customer but those of resellers with a rule of
-        their own (same trigger and company); for payment reminders, not the
-        paused ones."""
-        self.ensure_one()
-        prefix = f"{path}." if path else ""
-        domain = Domain.TRUE
-        if self.reseller_ids:
-            domain &= Domain(f"{prefix}reseller_id", "in", self.reseller_ids.ids)
-        else:
-            own = self.search(
-                [
-                    ("trigger", "=", self.trigger),
-                    ("company_id", "=", self.company_id.id),
-                    ("reseller_ids", "!=", False),
-                ]
-            ).reseller_ids
-            if own:
-                domain &= Domain(f"{prefix}reseller_id", "=", False) | Domain(
-                    f"{prefix}reseller_id", "not in", own.ids
-                )
-        if self.trigger in INVOICE_TRIGGERS:
-            domain &= Domain(f"{prefix}customer_reminder_pause", "=", False) | Domain(
-                f"{prefix}customer_reminder_pause", "<", today
-            )
-        return domain
-
-    def _get_due_documents(self, step, next_step, today):
-        """The documents for which ``step`` is the latest step due on
-        ``today`` and which did not get it yet: their date is at most today
-        minus the step's offset, and after today minus the next step's (that
-        one is due otherwise: the earlier steps are left out, never two
-        reminders at once); at most catch_up_days late, except for dunning.
-        One search per step, never a loop over all customers."""
-        self.ensure_one()
-        model, date_field, path, domain = self._get_trigger_setup()
-        domain &= self._get_customer_domain(path, today)
-        latest = today - timedelta(days=step.offset_days)
-        domain &= Domain(date_field, "<=", latest)
-        if next_step:
-            domain &= Domain(
-                date_field, ">", today - timedelta(days=next_step.offset_days)
-            )
-        if self.trigger != "dunning":
-            domain &= Domain(
-                date_field, ">=", latest - timedelta(days=self.catch_up_days)
-            )
-        documents = self.env[model].search(domain, order="id")
-        if not documents:
-            return documents
-        logged = {
-            (log.res_id, log.document_date)
-            for log in self.env["customer.message.rule.log"].search(
-                [
-                    ("step_id", "=", step.id),
-                    ("res_model", "=", model),
-                    ("res_id", "in", documents.ids),
-                ]
-            )
-        }
-        return documents.filtered(
-            lambda document: (document.id, document[date_field]) not in logged
-        )
 
     # ------------------------------------------------------------------
     # SENDING
@@ -469,47 +354,34 @@ class CustomerMessageRule(models.Model):
         self.last_run = now
         return sent
 
-    def _lock_next_due(self, now, done_ids):
-        """One due active rule, locked; those another worker runs are
-        skipped."""
-        # sql: FOR UPDATE SKIP LOCKED, which the ORM does not offer
-        self.env.flush_all()
-        self.env.cr.execute(
-            SQL(
-                "SELECT id FROM customer_message_rule "
-                "WHERE active AND next_run <= %(now)s "
-                "AND NOT id = ANY(%(done)s) "
-                "ORDER BY next_run, id LIMIT 1 FOR UPDATE SKIP LOCKED",
-                now=now,
-                done=list(done_ids),
-            )
-        )
-        row = self.env.cr.fetchone()
-        return self.browse(row[0] if row else [])
+    # ------------------------------------------------------------------
+    # CLOCK (customer.message.clock.mixin)
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _get_due_domain(self, now):
+        return super()._get_due_domain(now) & Domain("active", "=", True)
+
+    def _is_due_now(self, now, due_at):
+        # a slot missed (Odoo stopped) runs if now is still a working slot;
+        # else the rule only moves to its next one
+        return self._is_in_slot(now)
+
+    def _run_due(self, now, due_at):
+        self._run(now, process="cron")
+
+    def _on_due_error(self, error):
+        # one rule's error must not stop the others: logged, sent again next
+        # slot
+        _logger.warning("Reminder rule %s could not run: %s", self.id, error)
+
+    def _set_next_due(self, now, due_at, ran):
+        self.next_run = self._get_next_slot(now)
+        self._trigger_cron()
 
     @api.model
     def _cron_run_rules(self):
         """Run the rules whose slot came, one at a time, committing each.
         A slot missed (Odoo stopped) runs at the next cron run if it is still
         a working day after the hour; else the rule waits for its next slot."""
-        auto_commit = self.env["customer.message"]._auto_commit()
-        now = fields.Datetime.now()
-        done_ids = set()
-        while True:
-            rule = self._lock_next_due(now, done_ids)
-            if not rule:
-                break
-            done_ids.add(rule.id)
-            if rule._is_in_slot(now):
-                try:
-                    with self.env.cr.savepoint():
-                        rule._run(now, process="cron")
-                except Exception as error:  # noqa: BLE001 - one rule's error
-                    # must not stop the others: logged, sent again next slot
-                    _logger.warning(
-                        "Reminder rule %s could not run: %s", rule.id, error
-                    )
-            rule.next_run = rule._get_next_slot(now)
-            rule._trigger_cron()
-            if auto_commit:
-                self.env["ir.cron"]._commit_progress(1)
+        self._run_due_records()

@@ -2,15 +2,13 @@ import ast
 import calendar
 import json
 import logging
-from datetime import datetime, time, timedelta, timezone
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import timedelta
 
 from dateutil.relativedelta import relativedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.fields import Domain
-from odoo.tools import SQL
 
 from odoo.addons.base.models.res_partner import _tz_get
 
@@ -28,15 +26,21 @@ class CustomerMessageSchedule(models.Model):
     at an hour of the schedule's timezone. Each run re-resolves the
     recipients' filter (the customers matching then) and is its own message
     in the history, sent by ``customer.message._send_to_customers`` from the
-    cron ``_cron_run_schedules``."""
+    cron ``_cron_run_schedules`` (the loop of ``customer.message.clock.mixin``,
+    with the hooks under CLOCK below)."""
 
     _name = "customer.message.schedule"
-    _inherit = ["customer.message.document.mixin", "customer.message.setup.mixin"]
+    _inherit = [
+        "customer.message.document.mixin",
+        "customer.message.setup.mixin",
+        "customer.message.clock.mixin",
+    ]
     _description = "Recurring message"
     _order = "state, next_run, id"
     _check_company_auto = True
     _customer_message_bounds = {"interval_number": (1, 3660), "month_day": (1, 31)}
     _customer_message_responsible_field = "user_id"
+    _clock_key_prefix = "schedule"
 
     name = fields.Char(required=True)
     state = fields.Selection(
@@ -241,28 +245,6 @@ class CustomerMessageSchedule(models.Model):
     # RECURRENCE
     # ------------------------------------------------------------------
 
-    def _get_hour_minute(self):
-        self.ensure_one()
-        minutes = round((self.hour or 0.0) * 60)
-        minutes = min(max(minutes, 0), 24 * 60 - 1)
-        return divmod(minutes, 60)
-
-    def _get_zone(self):
-        self.ensure_one()
-        try:
-            return ZoneInfo(self.tz or "UTC")
-        except (ZoneInfoNotFoundError, ValueError):
-            return ZoneInfo("UTC")
-
-    def _to_utc(self, day):
-        """The run of this local day, as a naive UTC datetime."""
-        hours, minutes = self._get_hour_minute()
-        local = datetime.combine(day, time(hours, minutes), tzinfo=self._get_zone())
-        return local.astimezone(timezone.utc).replace(tzinfo=None)
-
-    def _to_local_date(self, moment):
-        return moment.replace(tzinfo=timezone.utc).astimezone(self._get_zone()).date()
-
     def _get_next_run(self, after, anchor=None):
         """The first occurrence strictly after ``after`` (naive UTC).
 
@@ -275,7 +257,9 @@ class CustomerMessageSchedule(models.Model):
             month = today.replace(day=1)
             while True:
                 last_day = calendar.monthrange(month.year, month.month)[1]
-                run = self._to_utc(month.replace(day=min(self.month_day, last_day)))
+                run = self._get_local_utc(
+                    month.replace(day=min(self.month_day, last_day))
+                )
                 if run > after:
                     return run
                 month += relativedelta(months=1)
@@ -285,9 +269,9 @@ class CustomerMessageSchedule(models.Model):
         if day < today:
             # the occurrences missed (Odoo down, paused): the next one only
             day += timedelta(days=(today - day).days // step * step)
-        while self._to_utc(day) <= after:
+        while self._get_local_utc(day) <= after:
             day += timedelta(days=step)
-        return self._to_utc(day)
+        return self._get_local_utc(day)
 
     def _end_if_over(self):
         """End the schedules whose next run would be after their end date."""
@@ -397,7 +381,7 @@ class CustomerMessageSchedule(models.Model):
         if not partners:
             _logger.info("Recurring message %s: no customer matches, skipped", self.id)
             return self.env["customer.message"]
-        key = f"schedule-{self.id}-{fields.Datetime.to_string(run_at)}"
+        key = self._get_clock_key(run_at)
         return (
             self.env["customer.message"]
             .with_company(self.company_id)
@@ -410,54 +394,37 @@ class CustomerMessageSchedule(models.Model):
             )
         )
 
-    def _lock_next_due(self, now, done_ids):
-        """One due active schedule, locked; those another worker runs are
-        skipped."""
-        # sql: FOR UPDATE SKIP LOCKED, which the ORM does not offer
-        self.env.flush_all()
-        self.env.cr.execute(
-            SQL(
-                "SELECT id FROM customer_message_schedule "
-                "WHERE state = 'active' AND next_run <= %(now)s "
-                "AND NOT id = ANY(%(done)s) "
-                "ORDER BY next_run, id LIMIT 1 FOR UPDATE SKIP LOCKED",
-                now=now,
-                done=list(done_ids),
-            )
-        )
-        row = self.env.cr.fetchone()
-        return self.browse(row[0] if row else [])
+    # ------------------------------------------------------------------
+    # CLOCK (customer.message.clock.mixin)
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _get_due_domain(self, now):
+        return super()._get_due_domain(now) & Domain("state", "=", "active")
+
+    def _is_due_now(self, now, due_at):
+        # a run after the end date is not sent: the schedule ends
+        return not (self.date_end and self._to_local_date(due_at) > self.date_end)
+
+    def _run_due(self, now, due_at):
+        self._run(due_at)
+
+    def _on_due_error(self, error):
+        # one schedule's error must not stop the others: logged, the
+        # schedule goes on
+        _logger.warning("Recurring message %s could not run: %s", self.id, error)
+
+    def _set_next_due(self, now, due_at, ran):
+        if ran:
+            self.last_run = now
+        self.next_run = self._get_next_run(now, anchor=due_at)
+        self._end_if_over()
+        if not ran:
+            self.write({"state": "ended", "next_run": False})
 
     @api.model
     def _cron_run_schedules(self):
         """Run the due schedules, one at a time, committing each: a run is
         sent once, then the schedule moves to its next occurrence after now
         (runs missed while Odoo was down are sent once, not each)."""
-        auto_commit = self.env["customer.message"]._auto_commit()
-        now = fields.Datetime.now()
-        done_ids = set()
-        while True:
-            schedule = self._lock_next_due(now, done_ids)
-            if not schedule:
-                break
-            done_ids.add(schedule.id)
-            run_at = schedule.next_run
-            ended = schedule.date_end and schedule._to_local_date(run_at) > (
-                schedule.date_end
-            )
-            if not ended:
-                try:
-                    with self.env.cr.savepoint():
-                        schedule._run(run_at)
-                except Exception as error:  # noqa: BLE001 - one schedule's error
-                    # must not stop the others: logged, the schedule goes on
-                    _logger.warning(
-                        "Recurring message %s could not run: %s", schedule.id, error
-                    )
-                schedule.last_run = now
-            schedule.next_run = schedule._get_next_run(now, anchor=run_at)
-            schedule._end_if_over()
-            if ended:
-                schedule.write({"state": "ended", "next_run": False})
-            if auto_commit:
-                self.env["ir.cron"]._commit_progress(1)
+        self._run_due_records()

@@ -28,3 +28,4 @@ from . import test_send_once
 from . import test_delivery_recheck
 from . import test_consent_log
 from . import test_audience
+from . import test_clock
