@@ -7,9 +7,11 @@ from . import customer_message
 from . import customer_message_sending
 from . import customer_message_documents
 from . import customer_message_recipient
+from . import customer_message_recipient_portal
+from . import customer_message_recipient_outcome
 from . import customer_message_throttle
 from . import customer_message_limits
-from . import customer_message_receipts
+from . import customer_message_read_receipts
 from . import customer_message_approval
 from . import customer_message_timing
 from . import customer_message_quiet_hours
@@ -20,6 +22,7 @@ from . import ir_actions_report
 from . import ir_actions_server
 from . import mail_mail
 from . import mail_mail_sending
+from . import mail_mail_settle
 from . import mail_mail_recovery
 from . import mail_template
 from . import mail_thread

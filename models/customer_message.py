@@ -369,7 +369,7 @@ class CustomerMessage(models.Model):
         )
         if not failed:
             raise UserError(self.env._("No recipient of these messages has failed."))
-        failed._prepare_retry()
+        failed._reset_for_retry()
         failed.message_id.write({"state": "processing", "done_date": False})
         failed.message_id._action_queue()
         return True
