@@ -4,6 +4,7 @@ from . import customer_service
 from . import customer_message_document_mixin
 from . import customer_message_setup_mixin
 from . import customer_message
+from . import customer_message_state
 from . import customer_message_sending
 from . import customer_message_documents
 from . import customer_message_recipient

@@ -383,7 +383,6 @@ class CustomerMessage(models.Model):
         category = self._get_exclusion_category()
         rules = []
         if channel in EMAIL_CHANNELS:
-            bounce_limit = self._get_bounce_limit()
             rules = [
                 (Domain("email", "=", False), self.env._("no email address")),
                 (
@@ -398,9 +397,7 @@ class CustomerMessage(models.Model):
                     self.env._("email address blacklisted"),
                 ),
                 (
-                    Domain("message_bounce", ">=", bounce_limit)
-                    if bounce_limit > 0
-                    else Domain.FALSE,
+                    Domain("email_suppressed", "=", True),
                     self.env._("email address bounced"),
                 ),
             ]
@@ -467,16 +464,13 @@ class CustomerMessage(models.Model):
         """The contacts of a customer a category routed to the invoice
         address may send to: invoice addresses with one usable email address
         (neither blacklisted nor bounced)."""
-        bounce_limit = self._get_bounce_limit()
         domain = (
             Domain("type", "=", "invoice")
             & Domain("email_normalized", "!=", False)
             & Domain("email", "not like", "%@%@%")
             & ~self._get_blacklisted_domain()
         )
-        if bounce_limit > 0:
-            domain &= Domain("message_bounce", "<", bounce_limit)
-        return domain
+        return domain & Domain("email_suppressed", "=", False)
 
     def _get_address_partners(self, partners):
         """{customer id: contact id} of the customers whose emails go to
