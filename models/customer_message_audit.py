@@ -102,9 +102,10 @@ class CustomerMessage(models.Model):
     def _hook_message_created(self):
         # called by _create_message (customer_message_keys.py), the gate
         # every message is made through
-        super()._hook_message_created()
+        result = super()._hook_message_created()
         # sudo: the audit is the system's record, which managers read
         self.filtered("template_id").sudo()._record_template_version()
+        return result
 
     def _record_template_version(self):
         """Keep the template's version the messages are sent with, and the

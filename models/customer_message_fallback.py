@@ -133,10 +133,10 @@ class CustomerMessage(models.Model):
         return fallback
 
     def _hook_done(self):
-        # called by _update_state (customer_message.py): the fallback's cron
+        # called by _update_state (customer_message_state.py): the fallback's cron
         # is due once the message is done (after the hours a portal
         # message has to be read)
-        super()._hook_done()
+        result = super()._hook_done()
         cron = self.env.ref("customer_messages.ir_cron_customer_message_fallback")
         for message in self.filtered("fallback_channel"):
             # sudo: the cron is woken whoever sends
@@ -145,6 +145,7 @@ class CustomerMessage(models.Model):
                 if message.channel in PORTAL_CHANNELS
                 else None
             )
+        return result
 
     @api.model
     def _cron_send_fallbacks(self):

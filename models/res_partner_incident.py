@@ -27,9 +27,10 @@ class ResPartner(models.Model):
 
     def _hook_check_write(self, vals):
         # called by res.partner.write (res_partner.py)
-        super()._hook_check_write(vals)
+        result = super()._hook_check_write(vals)
         if not self.env.su and "customer_incident_ids" in vals:
             self._raise_incident_audience_error()
+        return result
 
     def _raise_incident_audience_error(self):
         """An incident's audience follows from its scope (see

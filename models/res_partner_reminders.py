@@ -42,10 +42,11 @@ class ResPartner(models.Model):
         return before
 
     def _hook_after_write(self, vals, before):
-        super()._hook_after_write(vals, before)
+        result = super()._hook_after_write(vals, before)
         changed = before.get("status_changed")
         if changed:
             # sudo: the date follows a change the user was allowed to make
             changed.sudo().write(
                 {"customer_status_date": fields.Date.context_today(self)}
             )
+        return result
