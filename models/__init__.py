@@ -5,14 +5,17 @@ from . import customer_message_document_mixin
 from . import customer_message_setup_mixin
 from . import customer_message_clock_mixin
 from . import customer_message
+from . import customer_message_state
 from . import customer_message_sending
 from . import customer_message_audience
 from . import customer_message_exclusions
 from . import customer_message_documents
 from . import customer_message_recipient
+from . import customer_message_recipient_portal
+from . import customer_message_recipient_outcome
 from . import customer_message_throttle
 from . import customer_message_daily_cap
-from . import customer_message_receipts
+from . import customer_message_read_receipts
 from . import customer_message_approval
 from . import customer_message_timing
 from . import customer_message_quiet_hours
@@ -23,6 +26,7 @@ from . import ir_actions_report
 from . import ir_actions_server
 from . import mail_mail
 from . import mail_mail_sending
+from . import mail_mail_settle
 from . import mail_mail_recovery
 from . import mail_template
 from . import mail_thread

@@ -1,13 +1,8 @@
-import logging
 from collections import defaultdict
-
-import psycopg2.errors
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
-
-_logger = logging.getLogger(__name__)
 
 CHANNELS = [
     ("email", "Email"),
@@ -38,7 +33,7 @@ class CustomerMessage(models.Model):
 
     _name = "customer.message"
     _description = "Customer Message"
-    _inherit = ["mail.render.mixin", "customer.message.document.mixin"]
+    _inherit = ["mail.render.mixin", "customer.message.document.mixin", "mail.thread"]
     _order = "date desc, id desc"
     _rec_name = "subject"
     _check_company_auto = True
@@ -314,6 +309,17 @@ class CustomerMessage(models.Model):
             )
 
     # ------------------------------------------------------------------
+    # HOOKS (defined here, before every file that implements them)
+    # ------------------------------------------------------------------
+
+    def _hook_message_created(self):
+        """Extension point: this message was just recorded by
+        ``_create_message`` (customer_message_keys.py, the gate every
+        message is made through) and checked as the user, in the savepoint
+        of its creation (the template's version it is sent with:
+        customer_message_audit.py)."""
+
+    # ------------------------------------------------------------------
     # ACTIONS
     # ------------------------------------------------------------------
 
@@ -369,7 +375,7 @@ class CustomerMessage(models.Model):
         )
         if not failed:
             raise UserError(self.env._("No recipient of these messages has failed."))
-        failed._prepare_retry()
+        failed._reset_for_retry()
         failed.message_id.write({"state": "processing", "done_date": False})
         failed.message_id._action_queue()
         return True
@@ -393,59 +399,3 @@ class CustomerMessage(models.Model):
         action["domain"] = [("message_id", "=", self.id)]
         action["context"] = {"search_default_group_state": 0}
         return action
-
-    # ------------------------------------------------------------------
-    # STATE (follows the lines, see customer_message_sending.py)
-    # ------------------------------------------------------------------
-
-    def _update_state(self):
-        """Done when no recipient is pending: Sent, or Sent with error.
-
-        Two cron workers finishing the last batches of a message both get
-        here: the one whose snapshot is older cannot write the message the
-        other one wrote (a serialization failure in PostgreSQL's repeatable
-        read). It leaves the message to the other one, and wakes the
-        processing cron up, which settles the message if need be."""
-        for message in self:
-            if message.state not in ("new", "processing"):
-                continue
-            message.invalidate_recordset(["pending_count", "failed_count"])
-            if message.pending_count:
-                continue
-            self.env.flush_all()
-            try:
-                with self.env.cr.savepoint(flush=False):
-                    # sql: the conflict is expected, not a bad query for the log
-                    self.env.cr.execute(
-                        SQL(
-                            "UPDATE customer_message SET state = %s, done_date = %s, "
-                            "write_uid = %s, write_date = %s WHERE id = %s",
-                            "error" if message.failed_count else "sent",
-                            fields.Datetime.now(),
-                            self.env.uid,
-                            self.env.cr.now(),
-                            message.id,
-                        ),
-                        log_exceptions=False,
-                    )
-            except psycopg2.errors.SerializationFailure:
-                _logger.info(
-                    "Customer message %s: finished by another worker", message.id
-                )
-                # sudo: the cron is woken whoever sends
-                self.env.ref(
-                    "customer_messages.ir_cron_customer_message_process"
-                ).sudo()._trigger()
-            message.invalidate_recordset(
-                ["state", "done_date", "write_uid", "write_date"]
-            )
-
-    def _update_done_state(self):
-        """Lines of finished messages changed after the fact (a bounce, an
-        SMS delivery report): Sent with error while a line has failed, else
-        Sent."""
-        for message in self.filtered(lambda m: m.state in ("sent", "error")):
-            message.invalidate_recordset(["failed_count"])
-            state = "error" if message.failed_count else "sent"
-            if message.state != state:
-                message.state = state

@@ -14,8 +14,7 @@ class CustomerMessage(models.Model):
     notified of the request and the author of the decision, in the
     message's chatter."""
 
-    _name = "customer.message"
-    _inherit = ["customer.message", "mail.thread"]
+    _inherit = "customer.message"
 
     approved_uid = fields.Many2one(
         "res.users", string="Approved by", readonly=True, copy=False

@@ -99,12 +99,13 @@ class CustomerMessage(models.Model):
                 and current[0] != message.template_version
             )
 
-    @api.model_create_multi
-    def create(self, vals_list):
-        messages = super().create(vals_list)
+    def _hook_message_created(self):
+        # called by _create_message (customer_message_keys.py), the gate
+        # every message is made through
+        result = super()._hook_message_created()
         # sudo: the audit is the system's record, which managers read
-        messages.filtered("template_id").sudo()._record_template_version()
-        return messages
+        self.filtered("template_id").sudo()._record_template_version()
+        return result
 
     def _record_template_version(self):
         """Keep the template's version the messages are sent with, and the

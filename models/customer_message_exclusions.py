@@ -100,7 +100,6 @@ class CustomerMessage(models.Model):
         category = self._get_exclusion_category()
         rules = []
         if channel in EMAIL_CHANNELS:
-            bounce_limit = self._get_bounce_limit()
             rules = [
                 (Domain("email", "=", False), self.env._("no email address")),
                 (
@@ -115,9 +114,7 @@ class CustomerMessage(models.Model):
                     self.env._("email address blacklisted"),
                 ),
                 (
-                    Domain("message_bounce", ">=", bounce_limit)
-                    if bounce_limit > 0
-                    else Domain.FALSE,
+                    Domain("email_suppressed", "=", True),
                     self.env._("email address bounced"),
                 ),
             ]
@@ -169,22 +166,13 @@ class CustomerMessage(models.Model):
         """The contacts of a customer a category routed to the invoice
         address may send to: invoice addresses with one usable email address
         (neither blacklisted nor bounced)."""
-        bounce_limit = self._get_bounce_limit()
         domain = (
             Domain("type", "=", "invoice")
             & Domain("email_normalized", "!=", False)
             & Domain("email", "not like", "%@%@%")
             & ~self._get_blacklisted_domain()
         )
-        if bounce_limit > 0:
-            domain &= Domain("message_bounce", "<", bounce_limit)
-        return domain
-
-    @api.model
-    def _get_bounce_limit(self):
-        """Customers with this many bounced emails are excluded (0: never;
-        see res.partner._note_email_bounce)."""
-        return self.env["res.partner"]._get_bounce_limit()
+        return domain & Domain("email_suppressed", "=", False)
 
     @api.model
     def _get_multiple_address_ids(self, partners):

@@ -60,11 +60,8 @@ class CustomerMessage(models.Model):
         self.ensure_one()
         failed = Domain("state", "=", "error")
         if self.channel in EMAIL_CHANNELS:
-            bounce_limit = self._get_bounce_limit()
-            unreachable = Domain("partner_id.email_normalized", "=", False) | (
-                Domain("partner_id.message_bounce", ">=", bounce_limit)
-                if bounce_limit > 0
-                else Domain.FALSE
+            unreachable = Domain("partner_id.email_normalized", "=", False) | Domain(
+                "partner_id.email_suppressed", "=", True
             )
             failed |= Domain("state", "=", "cancelled") & unreachable
         if self.channel == "portal":
@@ -135,13 +132,13 @@ class CustomerMessage(models.Model):
             line.fallback_line_id = new_lines.get(line.partner_id)
         return fallback
 
-    def _update_state(self):
-        running = self.filtered(lambda m: m.state in ("new", "processing"))
-        result = super()._update_state()
+    def _hook_done(self):
+        # called by _update_state (customer_message_state.py): the fallback's cron
+        # is due once the message is done (after the hours a portal
+        # message has to be read)
+        result = super()._hook_done()
         cron = self.env.ref("customer_messages.ir_cron_customer_message_fallback")
-        for message in running.filtered(
-            lambda m: m.fallback_channel and m.state in ("sent", "error")
-        ):
+        for message in self.filtered("fallback_channel"):
             # sudo: the cron is woken whoever sends
             cron.sudo()._trigger(
                 at=message.done_date + timedelta(hours=message.fallback_hours)

@@ -126,6 +126,7 @@ class CustomerMessage(models.Model):
                 message = Message.sudo().create(values).with_env(Message.env)
                 message.check_access("read")
                 message._check_access_right_dynamic_template()
+                message._hook_message_created()
         except psycopg2.errors.UniqueViolation as error:
             # another transaction is sending with the same key right now
             raise UserError(

@@ -238,7 +238,7 @@ class CustomerMessage(models.Model):
         any savepoint, since it commits as it sends.
 
         :param bool hand_over: more batches follow: leave the last emails to
-            the sending cron (see mail.mail._send_customer_messages)
+            the sending cron (see mail.mail._send_queued_in_chunks)
         """
         self.ensure_one()
         try:
@@ -427,6 +427,6 @@ class CustomerMessage(models.Model):
                 break
             last_id = mails[-1].id
             messages |= mails.customer_message_recipient_id.message_id
-            if mails._send_customer_messages(auto_commit=self._auto_commit()):
+            if mails._send_queued_in_chunks(auto_commit=self._auto_commit()):
                 break  # a sending limit holds the rest until its next slot
         return messages

@@ -6,7 +6,7 @@ from ..tools import time_box
 class CustomerMessage(models.Model):
     """The sending crons yield before the cron worker's time limit: their
     loops (the batches of _process, the chunks and emails of
-    mail.mail._send_customer_messages) stop once half the limit is spent
+    mail.mail._send_queued_in_chunks) stop once half the limit is spent
     (tools/time_box.py), and the run ends by triggering the cron again, so
     that the rest goes at once, in a new turn of a worker. A slow relay
     slows the sending down; it never gets a worker killed."""

@@ -98,10 +98,10 @@ class IrActionsServer(models.Model):
             )
             records = model.search(Domain(domain))
         if records:
-            self._send_customer_message(records)
+            self._send_customer_message_for_records(records)
         return False
 
-    def _send_customer_message(self, records):
+    def _send_customer_message_for_records(self, records):
         """Send the action's message to the customers of the records, through
         customer.message._send_to_customers: once per customer and trigger,
         even if the rule fires again for the same records (or the same day,

@@ -218,6 +218,17 @@ class ResPartner(models.Model):
         return super().create(vals_list)
 
     def write(self, vals):
+        """The module's one override of ``res.partner.write``: every contact
+        edit of every Odoo user goes through it, so it reads nothing unless
+        the user is restricted or ``vals`` holds one of the module's fields.
+        A package reacts to a write through these hooks, called here by
+        name, never by overriding ``write`` itself:
+
+        - ``_hook_check_write(vals)``: refuse what the user may not write;
+        - ``_hook_before_write(vals)``: note what the write changes (a dict
+          handed to the next hook), before it is made;
+        - ``_hook_after_write(vals, before)``: follow the write up.
+        """
         # only a plain Messages / User is restricted: nothing is read for
         # anybody else (every other user's contact edits cost nothing)
         if self._is_reseller_restricted() and (
@@ -225,7 +236,34 @@ class ResPartner(models.Model):
             "is_reseller" in vals or any(self.sudo().mapped("is_reseller"))
         ):
             self._check_reseller_rights()
-        return super().write(vals)
+        self._hook_check_write(vals)
+        before = self._hook_before_write(vals)
+        result = super().write(vals)
+        self._hook_after_write(vals, before)
+        return result
+
+    def _hook_check_write(self, vals):
+        """Extension point of ``write``: raise when the user may not write
+        ``vals`` on these contacts (incident audiences:
+        res_partner_incident.py). Must not query unless ``vals`` holds the
+        package's own fields."""
+
+    def _hook_before_write(self, vals):
+        """Extension point of ``write``: what the write is about to change,
+        as a dict that ``_hook_after_write`` receives (the customers whose
+        status changes: res_partner_reminders.py). Must not query unless
+        ``vals`` holds the package's own fields.
+
+        :return: dict
+        """
+        return {}
+
+    def _hook_after_write(self, vals, before):
+        """Extension point of ``write``: follow up a write made (the date of
+        a status change: res_partner_reminders.py).
+
+        :param dict before: what ``_hook_before_write`` returned
+        """
 
     def _check_reseller_rights(self):
         if self._is_reseller_restricted():

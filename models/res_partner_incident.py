@@ -25,10 +25,12 @@ class ResPartner(models.Model):
             self._raise_incident_audience_error()
         return super().create(vals_list)
 
-    def write(self, vals):
+    def _hook_check_write(self, vals):
+        # called by res.partner.write (res_partner.py)
+        result = super()._hook_check_write(vals)
         if not self.env.su and "customer_incident_ids" in vals:
             self._raise_incident_audience_error()
-        return super().write(vals)
+        return result
 
     def _raise_incident_audience_error(self):
         """An incident's audience follows from its scope (see

@@ -31,13 +31,19 @@ class ResPartner(models.Model):
                 vals["customer_status_date"] = today
         return super().create(vals_list)
 
-    def write(self, vals):
-        if "customer_status" not in vals or "customer_status_date" in vals:
-            return super().write(vals)
-        changed = self.filtered(
-            lambda partner: partner.customer_status != vals["customer_status"]
-        )
-        result = super().write(vals)
+    def _hook_before_write(self, vals):
+        # called by res.partner.write (res_partner.py): the customers whose
+        # status changes get the date of the change
+        before = super()._hook_before_write(vals)
+        if "customer_status" in vals and "customer_status_date" not in vals:
+            before["status_changed"] = self.filtered(
+                lambda partner: partner.customer_status != vals["customer_status"]
+            )
+        return before
+
+    def _hook_after_write(self, vals, before):
+        result = super()._hook_after_write(vals, before)
+        changed = before.get("status_changed")
         if changed:
             # sudo: the date follows a change the user was allowed to make
             changed.sudo().write(

@@ -212,7 +212,9 @@ class TestSetupApproval(SetupCase):
         )
         self.assertEqual(action.configured_uid, self.admin)
         message = (
-            action.with_user(self.user_sender).sudo()._send_customer_message(customers)
+            action.with_user(self.user_sender)
+            .sudo()
+            ._send_customer_message_for_records(customers)
         )
         self.assertEqual(message.configured_uid, self.admin)
         self.assertEqual(message.state, "sent")

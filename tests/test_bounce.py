@@ -72,9 +72,54 @@ class TestBounces(SendingCase):
         # staff correct the address: it gets emails again
         self.bob.email = "bob@example.net"
         self.assertFalse(self.bob.email_suppressed)
-        self.assertFalse(self.bob.email_bounce_reason)
+        self.assertFalse(self.bob.email_bounce_count, "the new address never bounced")
         self._send(self.bob)
         self.assertEqual(len(self.received("bob@example.net")), 1)
+
+    def test_new_address_is_not_suspended(self):
+        """The suspension holds the address that bounced, not the contact:
+        a new address is sent to (Odoo's bounce counter is left as it is,
+        no write of a contact resets it), the old one is suspended again."""
+        self.smtp_handler.refused.add("bob@example.com")
+        self._send(self.bob)
+        self.assertTrue(self.bob.email_suppressed)
+        bounces = self.bob.message_bounce
+        self.assertGreaterEqual(bounces, 3)
+        self.assertEqual(self.bob.email_bounced_address, "bob@example.com")
+        Partner = self.env["res.partner"].with_user(self.user_sender)
+        self.assertIn(self.bob, Partner.search([("email_suppressed", "=", True)]))
+
+        self.bob.with_user(self.user_sender).email = "Bob <bob@example.net>"
+        self.assertEqual(self.bob.message_bounce, bounces, "Odoo's counter untouched")
+        self.assertFalse(self.bob.email_suppressed)
+        self.assertNotIn(self.bob, Partner.search([("email_suppressed", "=", True)]))
+        self.assertIn(self.bob, Partner.search([("email_suppressed", "=", False)]))
+        message = self._send(self.bob)
+        self.assertEqual(self._line(message, self.bob).state, "sent")
+        self.assertEqual(len(self.received("bob@example.net")), 1)
+
+        # its positive twin: back to the address that bounced, suspended
+        self.bob.message_bounce = bounces
+        self.bob.email = "bob@example.com"
+        self.assertTrue(self.bob.email_suppressed)
+        message = self._send(self.bob)
+        line = self._line(message, self.bob)
+        self.assertEqual(line.state, "cancelled")
+        self.assertIn("email address bounced", line.failure_reason)
+
+    def test_bounces_of_a_former_address_do_not_add_up(self):
+        """A soft bounce of a new address is its first, whatever Odoo's
+        counter held for the former one."""
+        self.smtp_handler.refused.add("bob@example.com")
+        self._send(self.bob)
+        self.bob.email = "bob@example.net"
+        params = self.env["ir.config_parameter"].sudo()
+        params.set_param("customer_messages.retry_lifetime", "0")
+        self.smtp_handler.deferred.add("bob@example.net")  # 451, given up at once
+        self._send(self.bob)
+        self.assertEqual(self.bob.message_bounce, 1, "one soft bounce")
+        self.assertEqual(self.bob.email_bounced_address, "bob@example.net")
+        self.assertFalse(self.bob.email_suppressed)
 
     def test_soft_bounces_count_and_success_clears(self):
         params = self.env["ir.config_parameter"].sudo()

@@ -469,6 +469,26 @@ class TestIncidentPortal(HttpCase, IncidentCase):
             self.assertNotIn("Fiber cut in North Town", page.text)
         return page
 
+    def test_banner_values_on_its_pages_only(self):
+        """Other portal pages run no query of incidents; the home and the
+        Messages pages still show the banner."""
+        self._incident().action_send_notice()
+        Incident = self.registry["customer.incident"]
+        original = Incident._get_portal_incidents
+        calls = []
+
+        def counting(model, partner):
+            calls.append(partner.id)
+            return original(model, partner)
+
+        with patch.object(Incident, "_get_portal_incidents", counting):
+            self.assertBanner("portal_carol", "/my/account", False)
+            self.assertBanner("portal_carol", "/my/invoices", False)
+            self.assertEqual(calls, [], "no incident read on other pages")
+            self.assertBanner("portal_carol", "/my", True)
+            self.assertBanner("portal_carol", "/my/messages", True)
+            self.assertEqual(calls, [self.carol.id] * 2)
+
     def test_banner(self):
         incident = self._incident()
         self.assertBanner("portal_carol", "/my", False)  # not announced yet

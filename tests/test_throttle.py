@@ -140,7 +140,7 @@ class TestEmailLimits(SendingCase):
             lambda mail: mail.state == "outgoing"
         )
         self.assertEqual(len(held), 3)
-        self.assertTrue(held._send_customer_messages(), "the run says it stopped")
+        self.assertTrue(held._send_queued_in_chunks(), "the run says it stopped")
         self.assertEqual(len(self.received()), 1)
         self.assertFalse(
             self.Throttle.search([]).with_context(active_test=False).mail_server_id,

@@ -219,3 +219,21 @@ class CustomerMessageComposer(models.TransientModel):
         return self._get_message_model()._get_sendable_partners(
             self._get_recipient_query(), channel=self.channel, offset=index, limit=1
         )
+
+    def action_view_recipients(self):
+        """The recipients: the customers the choices select who can receive
+        the message on its channel. The composer's form opens them
+        in a dialog above the composition (see customer_message_composer_form
+        in static/src), which stays as it was."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "customer_messages.res_partner_action_customers"
+        )
+        action.update(
+            # those counted: the customers of the filters who receive it
+            domain=[("customer_message_sendable", "=", self.preview_partner_filter)],
+            name=self.env._("Recipients"),
+            target="new",
+            context={"create": False, "customer_messages_search": True},
+        )
+        return action
