@@ -267,7 +267,8 @@ class TestCustomerData(CustomerMessagesCommon):
         service = self.env["customer.service"].create(
             {"partner_id": customer.id, "tariff_id": self.tariff_dsl.id}
         )
-        self.assertEqual(customer.service_ids, service)
+        self.assertIn(service, customer.service_ids)
+        self.assertEqual(service.tariff_id, self.tariff_dsl)
         self.assertIn(
             self.location_north,
             self.env["customer.location"].with_user(self.user_manager).search([]),
