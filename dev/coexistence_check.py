@@ -5,23 +5,21 @@ mail_tracking, both installed in the database given.
 
 A Messages / User sends a customer an email through the module's pipeline
 (customer.message._send_to_customers, Odoo's email builder and sender) to an
-SMTP server on 127.0.0.1; mail_tracking's record of it must point to the
-customer (the email is addressed to the partner). A delivery report of that
-email (a hard bounce, with the headers of the email as mail servers return
-them) then goes through Odoo's mail gateway (mail.thread.message_process):
-the module's recipient line and mail_tracking's record must both show it.
+SMTP server on 127.0.0.1 (dev/smtp_sink.py); mail_tracking's record of it
+must point to the customer (the email is addressed to the partner). A
+delivery report of that email (a hard bounce, with the headers of the email
+as mail servers return them) then goes through Odoo's mail gateway
+(mail.thread.message_process): the module's recipient line and
+mail_tracking's record must both show it.
 Prints "checked: ..." or "PROBLEM: ..." lines; exits non-zero on a problem.
 """
 
 import argparse
-import email
-import email.policy
 import logging
-import socket
 import sys
 import warnings
 
-from aiosmtpd.controller import Controller
+from smtp_sink import SMTPSink
 
 from odoo import api
 from odoo.modules.registry import Registry
@@ -57,34 +55,14 @@ Content-Type: text/rfc822-headers
 """
 
 
-class Recording:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(
-            (
-                list(envelope.rcpt_tos),
-                email.message_from_bytes(envelope.content, policy=email.policy.default),
-            )
-        )
-        return "250 Message accepted for delivery"
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def check(env, smtp, port):
+def check(env, sink):
     problems = []
     env["ir.mail_server"].search([]).active = False
     env["ir.mail_server"].create(
         {
             "name": "Coexistence check SMTP on 127.0.0.1",
             "smtp_host": "127.0.0.1",
-            "smtp_port": port,
+            "smtp_port": sink.port,
             "smtp_encryption": "none",
         }
     )
@@ -117,7 +95,7 @@ def check(env, smtp, port):
         .with_env(env)
     )
     line = message.recipient_ids
-    received = [item for rcpt, item in smtp.messages if CUSTOMER in rcpt]
+    received = [item.message() for item in sink.take(1.0) if CUSTOMER in item.rcpt_tos]
     if len(received) != 1 or line.state != "sent":
         return [f"the email was not sent: {len(received)} received, line {line.state}"]
     (sent,) = received
@@ -185,21 +163,14 @@ def main(argv):
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # the SMTP server's
     registry = Registry(args.database)
-    smtp = Recording()
-    port = free_port()
-    controller = Controller(smtp, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        with registry.cursor() as cr:
-            env = api.Environment(cr, api.SUPERUSER_ID, {})
-            try:
-                problems = check(env, smtp, port)
-            except Exception as error:  # noqa: BLE001 - any error is the check's finding
-                logging.getLogger(__name__).exception("the coexistence check failed")
-                problems = [f"the check failed: {error!r}"]
-            cr.rollback()  # the database stays as installed
-    finally:
-        controller.stop()
+    with SMTPSink() as sink, registry.cursor() as cr:
+        env = api.Environment(cr, api.SUPERUSER_ID, {})
+        try:
+            problems = check(env, sink)
+        except Exception as error:  # noqa: BLE001 - any error is the check's finding
+            logging.getLogger(__name__).exception("the coexistence check failed")
+            problems = [f"the check failed: {error!r}"]
+        cr.rollback()  # the database stays as installed
     for problem in problems:
         print(f"PROBLEM: {problem}")
     return 1 if problems else 0

@@ -56,9 +56,10 @@ cm_ensure_system_packages() {
 }
 
 cm_warm_browser() {
-    # Odoo gives Chromium 10 s to start before it skips a tour; the first start
-    # on a fresh machine (binary and fonts read from disk, caches built) can
-    # take longer, so it is started once beforehand, with time to spare.
+    # Odoo gives Chromium 10 s to start before it skips a tour (the tests raise
+    # that limit: BrowserTour in tests/common.py); the first start on a fresh
+    # machine (binary and fonts read from disk, caches built) can take longer
+    # still, so it is started once beforehand, with time to spare.
     local dir
     dir=$(mktemp -d)
     timeout 120 chromium --headless --no-sandbox --disable-gpu --no-first-run \

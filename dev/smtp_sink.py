@@ -1,12 +1,13 @@
 """An SMTP server on 127.0.0.1 that keeps every message it receives, for the
-development tools (dev/bench; dev/delivery-check and dev/coexistence-check
-can use it the same way).
+development tools: dev/bench, dev/delivery-check and dev/coexistence-check
+use it, each through take().
 
 It is aiosmtpd in a process of its own, as a real SMTP server would be: it
 takes none of the measured process's time, and its CPU time can be read
-from its pid. It can play two faults of a real relay: an outage (connections
-refused for the first seconds) and greylisting (451 to some addresses at
-their first try). A plain module: it needs aiosmtpd and the standard library,
+from its pid. It can play three faults of a real relay: an outage
+(connections refused for the first seconds), greylisting (451 to some
+addresses at their first try) and a slow relay (each message answered after
+a delay). A plain module: it needs aiosmtpd and the standard library,
 nothing of Odoo nor of the benchmark.
 
     from smtp_sink import SMTPSink     # dev/ is on sys.path
@@ -18,6 +19,7 @@ nothing of Odoo nor of the benchmark.
             received.message()         # parsed (email.message.EmailMessage)
 """
 
+import asyncio
 import email
 import email.policy
 import multiprocessing
@@ -52,10 +54,12 @@ class Received:
 
 class SinkHandler:
     """aiosmtpd handler keeping every message it accepts; answers 451
-    (greylisted) to the addresses of ``greylisted`` at their first try."""
+    (greylisted) to the addresses of ``greylisted`` at their first try, and
+    each message after ``delay`` seconds (a slow relay)."""
 
-    def __init__(self, greylisted=()):
+    def __init__(self, greylisted=(), delay=0.0):
         self.greylisted = {address.lower() for address in greylisted}
+        self.delay = delay
         self.received = []
         self.lock = threading.Lock()
 
@@ -67,6 +71,8 @@ class SinkHandler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.delay:
+            await asyncio.sleep(self.delay)
         received = Received(
             envelope.mail_from, tuple(envelope.rcpt_tos), envelope.content, time.time()
         )
@@ -81,11 +87,11 @@ class SinkHandler:
         return received
 
 
-def serve(port, connection, outage, greylisted):
+def serve(port, connection, outage, greylisted, delay=0.0):
     """The SMTP server process: closed for ``outage`` seconds, then
     listening; answers each "take" on the pipe with the messages received
     since the last one, until told to stop."""
-    handler = SinkHandler(greylisted)
+    handler = SinkHandler(greylisted, delay)
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     opens_at = time.monotonic() + outage
     listening = outage <= 0
@@ -107,14 +113,15 @@ def serve(port, connection, outage, greylisted):
 
 class SMTPSink:
     """aiosmtpd on 127.0.0.1:``port`` in a child process, started at once;
-    closed for the first ``outage`` seconds, greylisting ``greylisted``."""
+    closed for the first ``outage`` seconds, greylisting ``greylisted``,
+    answering each message after ``delay`` seconds."""
 
-    def __init__(self, port=None, outage=0.0, greylisted=()):
+    def __init__(self, port=None, outage=0.0, greylisted=(), delay=0.0):
         self.port = port or free_port()
         self.connection, child = multiprocessing.Pipe()
         self.process = multiprocessing.Process(
             target=serve,
-            args=(self.port, child, outage, tuple(greylisted)),
+            args=(self.port, child, outage, tuple(greylisted), delay),
             daemon=True,
         )
         self.process.start()

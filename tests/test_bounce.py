@@ -49,13 +49,12 @@ class TestBounces(SendingCase):
             .with_env(self.env)
         )
 
-    def _line(self, message, partner):
-        return message.recipient_ids.filtered(lambda line: line.partner_id == partner)
-
     def test_refused_address_is_suspended(self):
         self.smtp_handler.refused.add("bob@example.com")
         message = self._send(self.alice | self.bob)
-        self.assertEqual(self._line(message, self.bob).state, "error")
+        self.assertLines(
+            message, {self.alice: ("sent", None), self.bob: ("error", "550 5.1.1")}
+        )
         self.assertTrue(self.bob.email_suppressed)
         self.assertGreaterEqual(self.bob.message_bounce, 3)
         self.assertIn("550 5.1.1", self.bob.email_bounce_reason)
@@ -63,9 +62,13 @@ class TestBounces(SendingCase):
 
         self.smtp_handler.refused.clear()
         message = self._send(self.alice | self.bob)
-        line = self._line(message, self.bob)
-        self.assertEqual(line.state, "cancelled")
-        self.assertIn("email address bounced", line.failure_reason)
+        self.assertLines(
+            message,
+            {
+                self.alice: ("sent", None),
+                self.bob: ("cancelled", "email address bounced"),
+            },
+        )
         self.assertEqual(len(self.received("bob@example.com")), 0, "not tried again")
         self.assertEqual(len(self.received("alice@example.com")), 2)
 
@@ -182,9 +185,10 @@ class TestBounces(SendingCase):
         test_refused_address_is_suspended)."""
         self.smtp_handler.unauthenticated.add("bob@example.com")
         message = self._send(self.alice | self.bob)
+        self.assertLines(
+            message, {self.alice: ("sent", None), self.bob: ("error", "5.7.26")}
+        )
         line = self._line(message, self.bob)
-        self.assertEqual(line.state, "error")
-        self.assertIn("5.7.26", line.failure_reason)
         self.assertIn("because of the sender", line.failure_reason)
         self.assertIn("SPF, DKIM and DMARC", line.failure_reason)
         self.assertIn("example.com", line.failure_reason)
@@ -195,7 +199,7 @@ class TestBounces(SendingCase):
         # the sending domain fixed: the next message reaches the customer
         self.smtp_handler.unauthenticated.clear()
         message = self._send(self.bob)
-        self.assertEqual(self._line(message, self.bob).state, "sent")
+        self.assertLines(message, {self.bob: ("sent", None)})
         self.assertEqual(len(self.received("bob@example.com")), 1)
 
     def test_delivery_report_of_a_sender_refusal(self):

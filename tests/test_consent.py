@@ -86,9 +86,6 @@ class TestConsent(HttpCase, SendingCase):
             )
         )
 
-    def _line(self, message, partner):
-        return message.recipient_ids.filtered(lambda line: line.partner_id == partner)
-
     def _preferences_form(self):
         response = self.url_open("/my/message-preferences")
         self.assertEqual(response.status_code, 200)
@@ -121,7 +118,13 @@ class TestConsent(HttpCase, SendingCase):
         )
 
         marketing = self._send(self.pam | self.alice, self.marketing, "Offer")
-        self.assertEqual(self._line(marketing, self.pam).state, "cancelled")
+        self.assertLines(
+            marketing,
+            {
+                self.pam: ("cancelled", "opted out of Marketing messages"),
+                self.alice: ("sent", None),
+            },
+        )
         self.assertEqual(
             self._line(marketing, self.pam).failure_reason,
             "Excluded: opted out of Marketing messages",
@@ -130,13 +133,13 @@ class TestConsent(HttpCase, SendingCase):
         self.assertEqual(len(self.received("alice@example.com")), 1)
 
         billing = self._send(self.pam, self.billing, "Your invoice")
-        self.assertEqual(self._line(billing, self.pam).state, "sent")
+        self.assertLines(billing, {self.pam: ("sent", None)})
         (email,) = self.received("pam@example.com")
         self.assertEqual(email["Subject"], "Your invoice")
 
         # SMS and portal were left on: a portal Marketing message reaches her
         portal = self._send(self.pam, self.marketing, "In the portal", channel="portal")
-        self.assertEqual(self._line(portal, self.pam).state, "sent")
+        self.assertLines(portal, {self.pam: ("sent", None)})
 
     def test_crafted_post_cannot_opt_out_of_billing(self):
         self.authenticate("cm_portal_pam", "cm_portal_pam")

@@ -261,6 +261,18 @@ class TestCustomerData(CustomerMessagesCommon):
             foreign_tariff,
             self.env["customer.tariff"].with_user(self.user_manager).search([]),
         )
+        # the twin: the first company's location and tariff plan are accepted
+        # and seen
+        customer.location_id = self.location_north
+        service = self.env["customer.service"].create(
+            {"partner_id": customer.id, "tariff_id": self.tariff_dsl.id}
+        )
+        self.assertIn(service, customer.service_ids)
+        self.assertEqual(service.tariff_id, self.tariff_dsl)
+        self.assertIn(
+            self.location_north,
+            self.env["customer.location"].with_user(self.user_manager).search([]),
+        )
 
     def test_service_dates(self):
         with (
@@ -276,6 +288,16 @@ class TestCustomerData(CustomerMessagesCommon):
                     "end_date": date(2025, 4, 1),
                 }
             )
+        # the twin: an end after the start is accepted
+        service = self.env["customer.service"].create(
+            {
+                "partner_id": self.alice.id,
+                "tariff_id": self.tariff_dsl.id,
+                "start_date": date(2025, 4, 1),
+                "end_date": date(2025, 5, 1),
+            }
+        )
+        self.assertEqual(service.end_date, date(2025, 5, 1))
 
     def test_access(self):
         # a plain internal user cannot see or edit the configuration

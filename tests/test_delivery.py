@@ -50,7 +50,7 @@ class TestDelivery(SendingCase):
     def test_greylisted_then_delivered(self):
         self.smtp_handler.deferred.add("bob@example.com")
         message = self._send()
-        line = message.recipient_ids.filtered(lambda r: r.partner_id == self.bob)
+        line = self._line(message, self.bob)
         self.assertEqual(len(self.received()), 2, "the others went")
         self.assertEqual(line.state, "processing")
         self.assertEqual(line.delivery_attempts, 1)
@@ -73,9 +73,7 @@ class TestDelivery(SendingCase):
     def test_permanent_answer_is_final(self):
         self.smtp_handler.refused.add("bob@example.com")
         message = self._send()
-        line = message.recipient_ids.filtered(lambda r: r.partner_id == self.bob)
-        self.assertEqual(line.state, "error")
-        self.assertIn("550 5.1.1", line.failure_reason)
+        self.assertLines(message, {self.bob: ("error", "550 5.1.1")})
         self.assertEqual(message.state, "error")
 
     def test_gives_up_after_the_lifetime(self):
@@ -84,7 +82,7 @@ class TestDelivery(SendingCase):
         )
         self.smtp_handler.deferred.add("bob@example.com")
         message = self._send()
-        line = message.recipient_ids.filtered(lambda r: r.partner_id == self.bob)
+        line = self._line(message, self.bob)
         self.assertEqual(line.state, "processing")
         # an hour later, greylisted still
         self.env.cr.execute(
@@ -148,9 +146,7 @@ class TestDelivery(SendingCase):
 
         with patch.object(MailMail, "_prepare_outgoing_list", crash_for_bob):
             message = self._send()
-        line = message.recipient_ids.filtered(lambda r: r.partner_id == self.bob)
-        self.assertEqual(line.state, "error")
-        self.assertIn("a poison email", line.failure_reason)
+        self.assertLines(message, {self.bob: ("error", "a poison email")})
         self.assertEqual(len(self.received()), 2)
 
     def test_cancel_while_sending(self):

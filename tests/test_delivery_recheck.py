@@ -47,9 +47,6 @@ class TestDeliveryRecheck(SendingCase):
             .with_env(self.env)
         )
 
-    def _line(self, message, partner):
-        return message.recipient_ids.filtered(lambda line: line.partner_id == partner)
-
     def _received_by(self):
         return sorted(
             rcpt for item in self.smtp_handler.messages for rcpt in item["rcpt_tos"]

@@ -40,10 +40,8 @@ class TestFallback(SMSGatewayCase, SendingCase):
         message = self._send(self.alice | self.nomail)
         self.assertEqual(message.state, "sent")
         self.assertEqual(len(self.received("alice@example.com")), 1)
-        nomail_line = message.recipient_ids.filtered(
-            lambda line: line.partner_id == self.nomail
-        )
-        self.assertEqual(nomail_line.state, "cancelled")
+        self.assertLines(message, {self.nomail: ("cancelled", "no email address")})
+        nomail_line = self._line(message, self.nomail)
         self.assertFalse(FakeGateway.received)
         trigger = self.env["ir.cron.trigger"].search(
             [
@@ -120,7 +118,27 @@ class TestFallback(SMSGatewayCase, SendingCase):
         self.assertFalse(line_alice.fallback_line_id)
 
     def test_without_fallback(self):
-        message = self._send(self.alice | self.nomail, fallback_channel=False)
-        self._run_fallback_cron()
-        self.assertFalse(message.fallback_ids)
-        self.assertFalse(FakeGateway.received)
+        """Without a fallback channel, the customer the email does not reach
+        gets nothing more; its twin, the same message with a fallback
+        channel, reaches them by SMS (so this test fails when the fallback
+        cron, or the sending, does nothing)."""
+        for fallback_channel, texted in ((False, []), ("sms", ["+32470112233"])):
+            with self.subTest(fallback_channel=fallback_channel):
+                FakeGateway.received.clear()
+                self.smtp_handler.messages.clear()
+                message = self._send(
+                    self.alice | self.nomail, fallback_channel=fallback_channel
+                )
+                self.assertLines(
+                    message,
+                    {
+                        self.alice: ("sent", None),
+                        self.nomail: ("cancelled", "no email address"),
+                    },
+                )
+                self.assertEqual(len(self.received("alice@example.com")), 1)
+                self._run_fallback_cron()
+                self.assertEqual(
+                    [number for _path, number, _text in FakeGateway.received], texted
+                )
+                self.assertEqual(len(message.fallback_ids), len(texted))

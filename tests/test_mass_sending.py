@@ -5,7 +5,7 @@ from odoo.tests import Form, HttpCase, tagged
 from odoo.tools import mute_logger
 
 from ..models.mail_mail_sending import SEND_CHUNK_SIZE
-from .common import BrowserStartRetry, SendingCase
+from .common import BrowserTour, SendingCase
 
 
 @tagged("customer_messages", "post_install", "-at_install")
@@ -373,7 +373,7 @@ class TestMassSend(SendingCase):
 
 
 @tagged("customer_messages", "post_install", "-at_install")
-class TestComposerTour(BrowserStartRetry, HttpCase, SendingCase):
+class TestComposerTour(BrowserTour, HttpCase, SendingCase):
     """Mass sending to every Active customer (the filter these tests tick)
     counts and lists the customers of the whole database: the contacts with
     a customer status that the tests did not make (the demo's, on a database

@@ -1,6 +1,6 @@
 from odoo.tests import HttpCase, tagged
 
-from .common import BrowserStartRetry, CustomerMessagesCommon
+from .common import BrowserTour, CustomerMessagesCommon
 
 
 @tagged("customer_messages", "at_install", "-post_install")
@@ -61,7 +61,7 @@ class TestModule(CustomerMessagesCommon):
 
 
 @tagged("customer_messages", "post_install", "-at_install")
-class TestModuleTour(BrowserStartRetry, HttpCase, CustomerMessagesCommon):
+class TestModuleTour(BrowserTour, HttpCase, CustomerMessagesCommon):
     def test_menu_tour(self):
         self._create_customer("Tour Customer", tariffs=self.tariff_fiber)
         self.start_tour("/odoo", "customer_messages_menu", login="cm_manager")

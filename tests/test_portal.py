@@ -9,11 +9,11 @@ from odoo.tests import HttpCase, new_test_user, tagged
 
 from odoo.addons.base.models.ir_mail_server import IrMail_Server
 
-from .common import BrowserStartRetry, SendingCase
+from .common import BrowserTour, SendingCase
 
 
 @tagged("customer_messages", "post_install", "-at_install")
-class TestPortal(BrowserStartRetry, HttpCase, SendingCase):
+class TestPortal(BrowserTour, HttpCase, SendingCase):
     """Customers read their messages in the portal, over HTTP: a contact of a
     company (Ann, of Acme Homes) and a person (Carl) with portal logins, and
     Bob, who has no login and opens the link of his email."""
@@ -134,12 +134,6 @@ class TestPortal(BrowserStartRetry, HttpCase, SendingCase):
         cls.hidden_carl_lines = (
             cls.msg_test | cls.msg_removed | cls.msg_cancelled | cls.msg_email
         ).recipient_ids
-
-    @classmethod
-    def _line(cls, message, partner):
-        return message.recipient_ids.filtered(
-            lambda recipient: recipient.partner_id == partner
-        )
 
     # helpers
 

@@ -5,11 +5,11 @@ from odoo.exceptions import UserError
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
-from .common import BrowserStartRetry, SendingCase
+from .common import BrowserTour, SendingCase
 
 
 @tagged("customer_messages", "post_install", "-at_install")
-class TestReadReceipts(BrowserStartRetry, HttpCase, SendingCase):
+class TestReadReceipts(BrowserTour, HttpCase, SendingCase):
     """Proof of reading, over HTTP: the portal keeps when each customer read
     a message and, when it asks, when and by whom it was acknowledged; the
     history shows the read rate, and a reminder goes to the others only."""

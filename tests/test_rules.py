@@ -176,6 +176,20 @@ class TestRules(HttpCase, SendingCase, SMSGatewayCase):
         self.assertFalse(self.smtp_handler.messages)
         self.assertFalse(rule.message_ids)
 
+        # the twin: the same rule reminds an unpaid invoice whose step is
+        # within catch_up_days (so this test fails when the rule sends nothing)
+        unpaid = self._create_invoice(self.alice, 10.0)
+        self._set_due(unpaid, date.today() - timedelta(days=3))
+        self.smtp_handler.messages.clear()
+        self._run_cron(rule)
+        (email,) = self.received("alice@example.com")
+        self.assertEqual(email["Subject"], "Reminder 1 for Alice Person")
+        self.assertEqual(
+            list(self.pdf_attachments(email)), [unpaid.invoice_pdf_report_id.name]
+        )
+        self.assertFalse(self.received("bob@example.com"), "still too old")
+        self.assertEqual(rule.log_ids.mapped("res_id"), unpaid.ids)
+
     def test_dunning_three_steps_stops_when_paid(self):
         rule = self._rule(
             trigger="dunning",

@@ -7,7 +7,7 @@ from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import Form, HttpCase, freeze_time, tagged
 from odoo.tools import mute_logger
 
-from .common import BrowserStartRetry, SendingCase
+from .common import BrowserTour, SendingCase
 
 
 @tagged("customer_messages", "post_install", "-at_install")
@@ -253,6 +253,14 @@ class TestSchedules(SendingCase):
             .search([("id", "=", schedule.id)])
         )
         self.assertFalse(found)
+        # the twin: the same user sees it in the schedule's company
+        found = (
+            self.env["customer.message.schedule"]
+            .with_user(user)
+            .with_context(allowed_company_ids=self.company.ids)
+            .search([("id", "=", schedule.id)])
+        )
+        self.assertEqual(found, schedule)
 
     def test_repeat_from_the_composer(self):
         composer = self._compose(
@@ -289,7 +297,7 @@ class TestSchedules(SendingCase):
 
 
 @tagged("customer_messages", "post_install", "-at_install")
-class TestScheduleTour(BrowserStartRetry, HttpCase, SendingCase):
+class TestScheduleTour(BrowserTour, HttpCase, SendingCase):
     def test_repeat_tour(self):
         """Repeat... in the composer opens the recurring message, prefilled;
         saved, it runs by its cron."""

@@ -97,6 +97,11 @@ class TestSecurity(HttpCase, SendingCase):
         self._assert_not_run()
         self.assertFalse(self.smtp_handler.messages)
 
+        # the twin: the same test send, with plain text, goes out
+        composer.action_send_test()
+        (email,) = self.received("t@x.com")
+        self.assertEqual(email["Subject"], "Hi")
+
     # 2. -----------------------------------------------------------------
     def test_unchanged_template_does_not_unlock_other_fields(self):
         Message = self.env["customer.message"].with_user(self.user_sender)

@@ -339,9 +339,7 @@ class TestSingleSend(SendingCase):
         self.assertEqual(len(self.smtp_handler.messages), 1)
         self.assertEqual(message.recipient_count, 4)
         self.assertEqual(message.cancelled_count, 3)
-        excluded = message.recipient_ids.filtered(lambda r: r.partner_id == banned)
-        self.assertEqual(excluded.state, "cancelled")
-        self.assertIn("blacklisted", excluded.failure_reason)
+        self.assertLines(message, {banned: ("cancelled", "blacklisted")})
         self.assertEqual(message.state, "sent")
 
     def test_portal_channel(self):
@@ -481,9 +479,10 @@ class TestSingleSend(SendingCase):
         (email,) = self.received("carol@example.com")
         self.assertEqual(email["Subject"], "For BOB COMPANY")
         self.assertEqual(len(self.smtp_handler.messages), 1)
-        failed = message.recipient_ids.filtered(lambda r: r.partner_id == self.alice)
-        self.assertEqual(failed.state, "error")
-        self.assertIn("'bool' object has no attribute 'upper'", failed.failure_reason)
+        self.assertLines(
+            message,
+            {self.alice: ("error", "'bool' object has no attribute 'upper'")},
+        )
         self.assertEqual(message.state, "error")
 
     def test_bounce(self):
