@@ -3,8 +3,8 @@ dev/delivery-check).
 
 A real Odoo server (``--workers 2 --max-cron-threads 2``: two HTTP workers,
 two cron worker processes, the websocket worker) sends one customer message
-to N customers through a fault-injecting SMTP server on 127.0.0.1
-(dev/smtp_sink.py: aiosmtpd in a process of its own). The scenarios:
+to N customers through a fault-injecting SMTP server on 127.0.0.1 (aiosmtpd in
+a process of its own). The scenarios:
 
 - outage: the relay refuses connections for the first S seconds, and
   greylists (451) every tenth address at its first try: everybody gets the
@@ -39,13 +39,17 @@ It prints what the SMTP server received and exits non-zero on any problem.
 """
 
 import argparse
+import asyncio
 import contextlib
+import email
+import email.policy
 import json
 import logging
 import multiprocessing
 import os
 import shlex
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -58,7 +62,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import psutil
 import psycopg2
 import requests
-from smtp_sink import SMTPSink, free_port
+from aiosmtpd.controller import Controller
 
 from odoo import Command, api
 from odoo.modules.registry import Registry
@@ -77,6 +81,43 @@ SCENARIOS = (
     "blacklisted",
     "slowrelay",
 )
+
+
+class FaultyHandler:
+    """Records each message (recipient, Message-Id); greylists the
+    addresses in ``greylisted`` at their first try."""
+
+    def __init__(self, connection, greylisted):
+        self.connection = connection
+        self.greylisted = set(greylisted)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.greylisted:
+            self.greylisted.discard(address)
+            return "451 4.7.1 Greylisted, please try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        message = email.message_from_bytes(
+            envelope.content, policy=email.policy.default
+        )
+        for rcpt in envelope.rcpt_tos:
+            self.connection.send((rcpt, message["Message-Id"], time.time()))
+        return "250 Message accepted for delivery"
+
+
+def serve_smtp(port, connection, outage, greylisted, delay=0.0):
+    """The SMTP server: closed (connections refused) for ``outage`` seconds,
+    then listening until killed (answering each email after ``delay``: the
+    slow relay of slowrelay)."""
+    time.sleep(outage)
+    handler = FaultyHandler(connection, greylisted)
+    if delay:
+        handler = SlowHandler(connection, delay)
+    Controller(handler, hostname="127.0.0.1", port=port).start()
+    while True:
+        time.sleep(3600)
 
 
 class GatewayHandler(BaseHTTPRequestHandler):
@@ -113,60 +154,22 @@ def serve_gateway(port, connection, outage):
     HTTPServer(("127.0.0.1", port), GatewayHandler).serve_forever()
 
 
-class GatewaySink:
-    """The SMS gateway stand-in in a child process, started at once (closed
-    for the first ``outage`` seconds), read and stopped as the SMTP sink is:
-    take() gives the SMS received since the last call as (number, uuid,
-    time) rows."""
-
-    def __init__(self, port, outage=0.0):
-        self.connection, child = multiprocessing.Pipe()
-        self.process = multiprocessing.Process(
-            target=serve_gateway, args=(port, child, outage), daemon=True
-        )
-        self.process.start()
-
-    def take(self, wait=0.0):
-        """The SMS received since the last call; when there are none, waits
-        up to ``wait`` seconds for some."""
-        received = []
-        if self.connection.poll(wait):
-            while self.connection.poll(0):
-                received.append(self.connection.recv())
-        return received
-
-    def stop(self):
-        self.process.kill()
-        self.process.join(10)
-
-
-def rows(received):
-    """(recipient, Message-Id, time) of each recipient of the messages the
-    SMTP sink received (smtp_sink.Received)."""
-    return [
-        (rcpt, message.message()["Message-Id"], message.at)
-        for message in received
-        for rcpt in message.rcpt_tos
-    ]
-
-
-def take(sink, wait=0.0):
-    """What ``sink`` received since the last call, as rows (see rows)."""
-    received = sink.take(wait)
-    return received if isinstance(sink, GatewaySink) else rows(received)
-
-
-def drain(sink, got, wait=1.0):
-    """Add to ``got`` what ``sink`` receives until ``wait`` seconds pass
-    without anything (what was in flight)."""
-    while batch := take(sink, wait):
-        got.extend(batch)
-
-
 # slowrelay: the cron workers' real-time limit of the Odoo server (seconds),
 # and the relay's slowest answer per email (the measured relay: 0.15 s)
 SLOW_RELAY_TIME_LIMIT = 20
 SLOW_RELAY_MIN_DELAY = 0.15
+
+
+class SlowHandler(FaultyHandler):
+    """Records each message, answering it after ``delay`` seconds."""
+
+    def __init__(self, connection, delay):
+        super().__init__(connection, ())
+        self.delay = delay
+
+    async def handle_DATA(self, server, session, envelope):
+        await asyncio.sleep(self.delay)
+        return await super().handle_DATA(server, session, envelope)
 
 
 def slowrelay_setup(args):
@@ -200,6 +203,12 @@ def check_workers_not_killed(server, log_offset):
         flush=True,
     )
     return [f"a cron worker was killed: {line}" for line in kills]
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 class OdooServer:
@@ -460,7 +469,7 @@ class Watch:
         )
 
 
-def disturb(args, server, cluster, registry, sink, got, watch, message_id):
+def disturb(args, server, cluster, registry, received, got, watch, message_id):
     """Kill the Odoo server and start it again, restart PostgreSQL under it,
     or cancel the message; collect what was in flight. Returns a problem,
     or None."""
@@ -472,7 +481,8 @@ def disturb(args, server, cluster, registry, sink, got, watch, message_id):
         return None
     if args.scenario == "kill":
         server.kill()
-        drain(sink, got)  # what was in flight
+        while received.poll(1):  # what was in flight
+            got.append(received.recv())
         print(f"kill: Odoo killed after {len(got)} emails; restarted", flush=True)
         server.start()
         return None
@@ -490,7 +500,8 @@ def disturb(args, server, cluster, registry, sink, got, watch, message_id):
     )
     cluster.restart(args.pg_down)
     watch.restarted()
-    drain(sink, got)  # what was in flight
+    while received.poll(1):  # what was in flight
+        got.append(received.recv())
     print(f"pgrestart: PostgreSQL started again, {len(got)} emails so far", flush=True)
     return None
 
@@ -638,19 +649,21 @@ def rpc(session, url, route, params):
     return payload["result"], None
 
 
-def wait_for_delivery(registry, server, sink, got, message_id, during=None):
+def wait_for_delivery(registry, server, received, got, message_id, during=None):
     """Collect what the SMTP server receives until the message is done (or
     the time is up); ``during(emails received so far)`` is called on the
     way. Returns the message's state (see message_state)."""
     deadline = time.monotonic() + TIMEOUT
     while time.monotonic() < deadline and server.is_alive():
-        got.extend(take(sink, 0.5))
+        while received.poll(0.5):
+            got.append(received.recv())
         if during:
             during(len(got))
         state = message_state(registry, message_id)
         if state and state[0] not in ("new", "processing") and not state[1]:
             break
-    drain(sink, got)
+    while received.poll(1):
+        got.append(received.recv())
     return message_state(registry, message_id) or ("unknown", None, None)
 
 
@@ -661,6 +674,7 @@ def run_doubleclick(args, registry):
     is made, each click gets it or is told that it is being sent, and every
     customer gets the email once."""
     port = free_port()
+    received, child = multiprocessing.Pipe()
     server = OdooServer(args.database, args.log)
     with registry.cursor() as cr:
         env = api.Environment(cr, api.SUPERUSER_ID, {})
@@ -685,7 +699,10 @@ def run_doubleclick(args, registry):
         )
         env.cr.commit()
         expected = set(customers.mapped("email"))
-    sink = SMTPSink(port)
+    smtp = multiprocessing.Process(
+        target=serve_smtp, args=(port, child, 0, []), daemon=True
+    )
+    smtp.start()
     server.start()
     problems, got = [], []
     try:
@@ -772,11 +789,11 @@ def run_doubleclick(args, registry):
             problems.append(f"the clicks opened the messages {sorted(opened)}")
         if not made:
             return report(args, problems)
-        state = wait_for_delivery(registry, server, sink, got, made[0])
+        state = wait_for_delivery(registry, server, received, got, made[0])
         problems += check(args, state, got, expected, server, registry)
     finally:
         server.stop()
-        sink.stop()
+        smtp.kill()
     return report(args, problems)
 
 
@@ -790,6 +807,7 @@ def run_blacklisted(args, registry):
     once) or ends Cancelled with the reason (nothing received); everybody
     else gets it once."""
     port = free_port()
+    received, child = multiprocessing.Pipe()
     server = OdooServer(args.database, args.log)
     with registry.cursor() as cr:
         env = api.Environment(cr, api.SUPERUSER_ID, {})
@@ -851,7 +869,10 @@ def run_blacklisted(args, registry):
         f"excluded after Send, {len(late)} more to blacklist during the delivery",
         flush=True,
     )
-    sink = SMTPSink(port)
+    smtp = multiprocessing.Process(
+        target=serve_smtp, args=(port, child, 0, []), daemon=True
+    )
+    smtp.start()
     server.start()
     problems, got = [], []
     pending_late = [late]
@@ -869,11 +890,11 @@ def run_blacklisted(args, registry):
             )
 
     try:
-        state = wait_for_delivery(registry, server, sink, got, message_id, during)
+        state = wait_for_delivery(registry, server, received, got, message_id, during)
         problems += check_blacklisted(registry, message_id, state, got, excluded, late)
     finally:
         server.stop()
-        sink.stop()
+        smtp.kill()
     return report(args, problems)
 
 
@@ -992,6 +1013,7 @@ def main(argv):  # noqa: C901 - one branch per kind of scenario
         )
         return 1
     port = free_port()
+    received, child = multiprocessing.Pipe()
     outage = args.outage if args.scenario == "outage" else 0
     server_args, relay_delay = slowrelay_setup(args)
     args.log_offset = os.path.getsize(args.log) if os.path.exists(args.log) else 0
@@ -1006,13 +1028,18 @@ def main(argv):  # noqa: C901 - one branch per kind of scenario
         customers = prepare(env, port, args.count, rate, sms)
         if sms:
             expected = {f"+3247{index:07d}" for index in range(1, args.count + 1)}
-            sink = GatewaySink(port, outage=args.outage)
+            smtp = multiprocessing.Process(
+                target=serve_gateway, args=(port, child, args.outage), daemon=True
+            )
         else:
             expected = set(customers.mapped("email"))
             greylisted = customers[::10].mapped("email") if outage else []
-            sink = SMTPSink(
-                port, outage=outage, greylisted=greylisted, delay=relay_delay
+            smtp = multiprocessing.Process(
+                target=serve_smtp,
+                args=(port, child, outage, greylisted, relay_delay),
+                daemon=True,
             )
+        smtp.start()
         server.start()
         message_id = (
             env["customer.message"]
@@ -1037,13 +1064,14 @@ def main(argv):  # noqa: C901 - one branch per kind of scenario
         disturbed = ("kill", "pgrestart", "cancel")
         disturb_at = args.count // 3 if args.scenario in disturbed else 0
         while time.monotonic() < deadline:
-            # the disturbance comes with the first batch received that
-            # crosses a third of the customers: in the middle of the delivery
-            got.extend(take(sink, 0.5))
+            while received.poll(0.5):
+                got.append(received.recv())
+                if disturb_at and len(got) >= disturb_at:
+                    break  # now, in the middle of the delivery
             if disturb_at and len(got) >= disturb_at:
                 disturb_at = 0
                 problem = disturb(
-                    args, server, cluster, registry, sink, got, watch, message_id
+                    args, server, cluster, registry, received, got, watch, message_id
                 )
                 if problem:
                     problems.append(problem)
@@ -1054,7 +1082,8 @@ def main(argv):  # noqa: C901 - one branch per kind of scenario
             state = message_state(registry, message_id)
             if state and state[0] not in ("new", "processing") and not state[1]:
                 break
-        drain(sink, got)
+        while received.poll(1):
+            got.append(received.recv())
         state = message_state(registry, message_id) or ("unknown", None, None)
         if args.scenario == "pgrestart":
             watch.look()
@@ -1065,7 +1094,7 @@ def main(argv):  # noqa: C901 - one branch per kind of scenario
             problems += check(args, state, got, expected, server, registry)
     finally:
         server.stop()
-        sink.stop()
+        smtp.kill()
     for problem in problems:
         print(f"{args.scenario}: PROBLEM: {problem}", flush=True)
     if problems:
