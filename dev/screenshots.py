@@ -1,4 +1,5 @@
-"""The README's screenshots, taken from the demo served by dev/run.
+"""The screenshots of README.md and docs/users.md, taken from the demo served
+by dev/run.
 
 Playwright drives Debian's Chromium (/usr/bin/chromium): no browser is
 downloaded. The script logs in as admin, walks through the back office as a

@@ -480,7 +480,7 @@ registry.category("web_tour.tours").add("customer_messages_walkthrough", {
 
 registry.category("web_tour.tours").add("customer_messages_simplest", {
     // The simplest case, started on the customer's form: 3 clicks (click 1,
-    // 2, 3 below; typing is no click), see the README.
+    // 2, 3 below; typing is no click), see docs/users.md.
     steps: () => [
         {
             content: "Click 1: Send message, on the customer's form",
