@@ -365,6 +365,13 @@ class TestRules(HttpCase, SendingCase, SMSGatewayCase):
         self.assertEqual(len(self.smtp_handler.messages), 1)
 
     def test_blocked_customer_days_after_by_sms(self):
+        # at noon (UTC): the day is the same in the time zones of the users,
+        # of the rule and of the server, whenever the test runs
+        noon = fields.Datetime.now().replace(hour=12, minute=0, second=0)
+        with freeze_time(noon):
+            self._test_blocked_customer_days_after_by_sms()
+
+    def _test_blocked_customer_days_after_by_sms(self):
         rule = self._rule(trigger="customer_blocked", steps=((2, "after"),))
         rule.step_ids.channel = "sms"
         self.alice.with_user(self.user_sender).customer_status = "blocked"
