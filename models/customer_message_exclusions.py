@@ -193,33 +193,29 @@ class CustomerMessage(models.Model):
 
     @api.model
     def _get_blacklisted_domain(self):
-        Blacklist = self.env["mail.blacklist"].sudo()  # sudo: addresses compared only
-        Blacklist.flush_model(["email", "active"])
-        blacklisted = Blacklist._search([]).subselect(
-            SQL.identifier(Blacklist._table, "email")
-        )
-        return Domain.custom(
-            to_sql=lambda model, alias, query: SQL(
-                "%s IN %s",
-                model._field_to_sql(alias, "email_normalized", query),
-                blacklisted,
-            )
-        )
+        """The customers whose address is in Odoo's email blacklist."""
+        return self._get_listed_domain("mail.blacklist", "email", "email_normalized")
 
     @api.model
     def _get_phone_blacklisted_domain(self):
         """The customers whose number (in E.164) is in Odoo's phone blacklist
         (phone.blacklist: STOP received, or added by staff)."""
-        Blacklist = self.env["phone.blacklist"].sudo()  # sudo: numbers compared only
-        Blacklist.flush_model(["number", "active"])
-        blacklisted = Blacklist._search([]).subselect(
-            SQL.identifier(Blacklist._table, "number")
+        return self._get_listed_domain("phone.blacklist", "number", "phone_sanitized")
+
+    @api.model
+    def _get_listed_domain(self, blacklist_model, column, partner_field):
+        """The customers whose ``partner_field`` is the ``column`` of an
+        active row of ``blacklist_model``, as a subquery (no ids read)."""
+        Blacklist = self.env[blacklist_model].sudo()  # sudo: values compared only
+        Blacklist.flush_model([column, "active"])
+        listed = Blacklist._search([]).subselect(
+            SQL.identifier(Blacklist._table, column)
         )
         return Domain.custom(
             to_sql=lambda model, alias, query: SQL(
                 "%s IN %s",
-                model._field_to_sql(alias, "phone_sanitized", query),
-                blacklisted,
+                model._field_to_sql(alias, partner_field, query),
+                listed,
             )
         )
 
