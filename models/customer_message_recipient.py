@@ -1,5 +1,4 @@
 import logging
-from urllib.parse import quote
 
 from markupsafe import Markup
 
@@ -293,7 +292,7 @@ class CustomerMessageRecipient(models.Model):
             values["recipient_ids"] = [
                 fields.Command.link((self.address_partner_id or self.partner_id).id)
             ]
-            headers = self._get_unsubscribe_headers(email_from)
+            headers = self._hook_email_headers(email_from)
             if headers:
                 values["headers"] = repr(headers)
         attachments = message.attachment_ids | self.attachment_ids
@@ -301,25 +300,12 @@ class CustomerMessageRecipient(models.Model):
             values["attachment_ids"] = [fields.Command.set(attachments.ids)]
         return values
 
-    def _get_unsubscribe_headers(self, email_from):
-        """The one-click unsubscribe headers (RFC 8058) of the email of this
-        line, when its category offers it (marketing), else {}: computed
-        without a query (the link is signed with the database secret, a
-        cached parameter)."""
+    def _hook_email_headers(self, email_from):
+        """Extension point: the extra headers of the email of this line
+        ({name: value}, none here; the consent package adds the one-click
+        unsubscribe headers). Called per email: must not query."""
         self.ensure_one()
-        category = self.message_id.category_id
-        if not category.one_click_unsubscribe:
-            return {}
-        url = category._get_unsubscribe_url(self.partner_id.id, self.get_base_url())
-        links = [f"<{url}>"]
-        address = email_normalize(email_from or "")
-        if address:
-            subject = quote(f"Unsubscribe {category.name} {self.partner_id.id}")
-            links.append(f"<mailto:{address}?subject={subject}>")
-        return {
-            "List-Unsubscribe": ", ".join(links),
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        }
+        return {}
 
     def _hook_portal_email_body(self, body):
         """Extension point: the body of the email of the Customer portal &

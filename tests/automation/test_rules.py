@@ -6,7 +6,7 @@ from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import Form, HttpCase, freeze_time, tagged
 from odoo.tools import SQL
 
-from .common import FakeGateway, SendingCase, SMSGatewayCase
+from ..common import FakeGateway, SendingCase, SMSGatewayCase
 
 
 @tagged("customer_messages", "post_install", "-at_install")

@@ -2,8 +2,8 @@ from odoo import api, fields, models
 from odoo.fields import Domain
 from odoo.tools.safe_eval import safe_eval
 
-from .customer_message import CHANNELS
-from .customer_message_document_mixin import INVOICE_POLICIES, PAYMENT_POLICIES
+from ..customer_message import CHANNELS
+from ..customer_message_document_mixin import INVOICE_POLICIES, PAYMENT_POLICIES
 
 
 class IrActionsServer(models.Model):

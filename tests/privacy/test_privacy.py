@@ -1,7 +1,7 @@
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import HttpCase, new_test_user, tagged
 
-from .common import SendingCase
+from ..common import SendingCase
 
 
 @tagged("customer_messages", "at_install")

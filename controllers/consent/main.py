@@ -9,7 +9,7 @@ from odoo.tools import consteq
 
 from odoo.addons.portal.controllers.portal import CustomerPortal
 
-from ..models.customer_message_category import PREFERENCE_CHANNELS
+from ...models.consent.customer_message_category import PREFERENCE_CHANNELS
 
 INBOUND_TOKEN_PARAM = "customer_messages.sms_inbound_token"
 

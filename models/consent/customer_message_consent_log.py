@@ -1,5 +1,6 @@
 from odoo import api, fields, models
 
+from ..sms_tracker import CONSENT_SOURCE_KEY
 from .customer_message_category import PREFERENCE_CHANNELS
 
 # How a consent change arrived (the "source" of a log line).
@@ -11,10 +12,9 @@ CONSENT_SOURCES = [
     ("staff", "Staff"),
     ("system", "System"),
 ]
-# The context key trusted code (running as superuser) sets to say how the
-# change arrived; ignored for everybody else, who cannot pass for another
-# source over RPC.
-CONSENT_SOURCE_KEY = "customer_messages_consent_source"
+# CONSENT_SOURCE_KEY: the context key trusted code (running as superuser)
+# sets to say how the change arrived; ignored for everybody else, who cannot
+# pass for another source over RPC.
 
 
 class CustomerMessageConsentLog(models.Model):

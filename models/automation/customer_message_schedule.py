@@ -12,7 +12,7 @@ from odoo.fields import Domain
 
 from odoo.addons.base.models.res_partner import _tz_get
 
-from .customer_message import CHANNELS
+from ..customer_message import CHANNELS
 
 _logger = logging.getLogger(__name__)
 

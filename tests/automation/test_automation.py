@@ -1,6 +1,6 @@
 from odoo.tests import HttpCase, tagged
 
-from .common import FakeGateway, SendingCase, SMSGatewayCase
+from ..common import FakeGateway, SendingCase, SMSGatewayCase
 
 
 @tagged("customer_messages", "post_install", "-at_install")

@@ -5,7 +5,7 @@ from odoo import Command, fields
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import Form, HttpCase, freeze_time, new_test_user, tagged
 
-from .common import FakeGateway, SendingCase, SMSGatewayCase
+from ..common import FakeGateway, SendingCase, SMSGatewayCase
 
 CRON = "customer_messages.ir_cron_customer_incident_notify"
 

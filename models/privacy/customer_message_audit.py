@@ -1,6 +1,6 @@
 from odoo import api, fields, models
 
-from .customer_message import RENDERED_FIELDS
+from ..customer_message import RENDERED_FIELDS
 
 MANAGERS = "customer_messages.customer_messages_group_manager"
 # the message's field, and the field of the audit keeping the template's

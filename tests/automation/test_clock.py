@@ -8,7 +8,7 @@ from odoo.orm.environments import Transaction
 from odoo.tests import freeze_time, tagged
 from odoo.tests.common import BaseCase, get_db_name
 
-from .common import SendingCase
+from ..common import SendingCase
 
 SCHEDULE_VALUES = {
     "subject": "Clock notice",

@@ -5,7 +5,7 @@ from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import Form, HttpCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
-from .common import FakeGateway, SendingCase, SMSGatewayCase
+from ..common import FakeGateway, SendingCase, SMSGatewayCase
 
 
 @tagged("customer_messages", "post_install", "-at_install")

@@ -1,7 +1,7 @@
 from odoo import http
 from odoo.http import request
 
-from .portal import CustomerMessagesPortal
+from ..portal import CustomerMessagesPortal
 
 
 class CustomerIncidentPortal(CustomerMessagesPortal):

@@ -1,6 +1,6 @@
 from odoo import api, fields, models
 
-from .customer_message import CHANNELS
+from ..customer_message import CHANNELS
 
 
 class CustomerMessageRuleStep(models.Model):

@@ -5,7 +5,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tests import Form, HttpCase, JsonRpcException, new_test_user, tagged
 from odoo.tools import mute_logger
 
-from .common import FakeGateway, SendingCase, SMSGatewayCase
+from ..common import FakeGateway, SendingCase, SMSGatewayCase
 
 
 class ConsentLogMixin:

@@ -7,7 +7,7 @@ from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import Form, HttpCase, freeze_time, tagged
 from odoo.tools import mute_logger
 
-from .common import BrowserTour, SendingCase
+from ..common import BrowserTour, SendingCase
 
 
 @tagged("customer_messages", "post_install", "-at_install")

@@ -40,3 +40,8 @@ class CustomerMessage(models.Model):
             **super()._get_render_context(),
             INCIDENT_CONTEXT_KEY: self.incident_id.id,
         }
+
+    def _is_direct_send(self):
+        # a notice is set up on its incident beforehand: approval follows
+        # who configured the incident (configured_uid)
+        return super()._is_direct_send() and not self.incident_id
