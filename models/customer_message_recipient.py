@@ -41,12 +41,21 @@ class CustomerMessageRecipient(models.Model):
         ondelete="cascade",
     )
     # not required: a line outlives its customer (deleted, or erased by a
-    # privacy request: see customer_message_recipient_privacy.py), so that
+    # privacy request: see models/privacy/), so that
     # the history keeps its counts
     partner_id = fields.Many2one(
         "res.partner", string="Customer", index=True, ondelete="set null"
     )
     customer_number = fields.Integer(string="Customer ID", related="partner_id.id")
+    erased_date = fields.Datetime(
+        string="Erased on",
+        readonly=True,
+        copy=False,
+        help="When the customer's personal data was erased from this line (a "
+        "privacy request, or the customer deleted): its status and dates are "
+        "kept for the history.",
+    )
+
     company_id = fields.Many2one(
         related="message_id.company_id", store=True, index=True
     )
@@ -370,3 +379,8 @@ class CustomerMessageRecipient(models.Model):
         sms = self.sms_id.filtered(lambda sms: sms.state == "outgoing")
         if sms:
             sms.sudo().send(unlink_failed=False, unlink_sent=False)
+
+    def _get_erased_placeholder(self):
+        """What replaces the customer's name, address and number."""
+        self.ensure_one()
+        return f"erased-{self.id}"

@@ -22,20 +22,6 @@ class CustomerMessageRecipient(models.Model):
 
     _inherit = "customer.message.recipient"
 
-    erased_date = fields.Datetime(
-        string="Erased on",
-        readonly=True,
-        copy=False,
-        help="When the customer's personal data was erased from this line (a "
-        "privacy request, or the customer deleted): its status and dates are "
-        "kept for the history.",
-    )
-
-    def _get_erased_placeholder(self):
-        """What replaces the customer's name, address and number."""
-        self.ensure_one()
-        return f"erased-{self.id}"
-
     def _pseudonymize_personal_data(self, partners=None):
         """Erase the personal data of these lines, keeping the lines.
 
