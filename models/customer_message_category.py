@@ -1,5 +1,4 @@
-from odoo import api, fields, models
-
+from odoo import fields, models
 
 
 class CustomerMessageCategory(models.Model):

@@ -47,7 +47,7 @@ class CustomerMessageRuleLog(models.Model):
 
     def _pseudonymize_personal_data(self, partners=None):
         """Privacy erasure (Odoo's privacy lookup, see
-        wizards/privacy_lookup_wizard_line.py): the log is kept, so that its
+        models/privacy/privacy_lookup_wizard_line.py): the log is kept, so that its
         document is not reminded again, without its customer. The document
         and its name are the company's records (an invoice number).
 

@@ -1,4 +1,4 @@
-from odoo import api, fields, models
+from odoo import fields, models
 
 
 class ResPartner(models.Model):
@@ -23,13 +23,14 @@ class ResPartner(models.Model):
         "this customer up to and including this day.",
     )
 
-    @api.model_create_multi
-    def create(self, vals_list):
+    def _hook_prepare_create(self, vals_list):
+        # called by res.partner.create (res_partner.py): a new customer's
+        # status dates from today
+        super()._hook_prepare_create(vals_list)
         today = fields.Date.context_today(self)
         for vals in vals_list:
             if vals.get("customer_status") and "customer_status_date" not in vals:
                 vals["customer_status_date"] = today
-        return super().create(vals_list)
 
     def _hook_before_write(self, vals):
         # called by res.partner.write (res_partner.py): the customers whose

@@ -37,6 +37,7 @@ class CustomerMessageCategory(models.Model):
         "(RFC 8058), so that mail clients offer an Unsubscribe button that opts "
         "the customer out of this category.",
     )
+
     @api.constrains("allow_opt_out", "one_click_unsubscribe")
     def _check_one_click_unsubscribe(self):
         if any(c.one_click_unsubscribe and not c.allow_opt_out for c in self):

@@ -1,8 +1,8 @@
 from odoo import api, models
 from odoo.fields import Domain
 
-from .customer_message_category import MESSAGE_PREFERENCE_CHANNELS
 from ..customer_message_exclusions import CONSENT_RULES
+from .customer_message_category import MESSAGE_PREFERENCE_CHANNELS
 
 
 class CustomerMessage(models.Model):

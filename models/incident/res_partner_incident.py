@@ -1,4 +1,4 @@
-from odoo import api, fields, models
+from odoo import fields, models
 from odoo.exceptions import AccessError
 
 
@@ -17,13 +17,13 @@ class ResPartner(models.Model):
         help="The outages and maintenance this customer was notified of.",
     )
 
-    @api.model_create_multi
-    def create(self, vals_list):
+    def _hook_prepare_create(self, vals_list):
+        # called by res.partner.create (res_partner.py)
+        super()._hook_prepare_create(vals_list)
         if not self.env.su and any(
             vals.get("customer_incident_ids") for vals in vals_list
         ):
             self._raise_incident_audience_error()
-        return super().create(vals_list)
 
     def _hook_check_write(self, vals):
         # called by res.partner.write (res_partner.py)

@@ -16,7 +16,7 @@ class CustomerMessageRecipient(models.Model):
     ties it to the person (customer, contact, address, number, the content
     rendered for them, the queue records, the portal link). Odoo's privacy
     lookup calls ``_pseudonymize_personal_data`` instead of deleting (see
-    wizards/privacy_lookup_wizard_line.py), and so does the deletion of a
+    models/privacy/privacy_lookup_wizard_line.py), and so does the deletion of a
     customer (res_partner_privacy.py).
     """
 
