@@ -57,6 +57,7 @@
         "views/automation/customer_message_schedule_views.xml",
         "views/automation/ir_actions_server_views.xml",
         "views/automation/customer_message_rule_views.xml",
+        "wizards/automation/customer_message_composer_views.xml",
         "data/automation/base_automation_data.xml",
         "views/automation/customer_messages_menus.xml",
         # incident: outages and maintenance, their notices, the portal banner

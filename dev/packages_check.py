@@ -11,7 +11,10 @@ demo/<package>/, security/<package>/, tests/<package>/). The check fails when
 a core file imports a package, or names a model a package defines or a field a
 package adds to a core model: the core reaches a package only through the
 hooks it calls by name. The packages register themselves in the __init__.py
-files and the manifest, the only core lines that name them.
+files and the manifest, the only core lines that name them. hooks.py (the
+uninstall hook) cleans up after every part of the module and is not checked:
+it only touches records that exist (the server actions of type Send customer
+message exist only with the automation package).
 
 --strip deletes the packages' folders, their manifest lines and __init__
 imports, and the core tests that build on a package, so that dev/core-check can
@@ -26,10 +29,18 @@ import shutil
 import subprocess
 import sys
 
-FOLDERS = ("models", "controllers", "views", "data", "demo", "security", "tests")
+FOLDERS = (
+    "models",
+    "wizards",
+    "controllers",
+    "views",
+    "data",
+    "demo",
+    "security",
+    "tests",
+)
 MODEL_NAME = re.compile(r'^\s{4}_name = "([\w.]+)"', re.M)
 CLASS = re.compile(r"^class \w+\(.*?\):\n(.*?)(?=^class |\Z)", re.M | re.S)
-INHERIT = re.compile(r'^\s{4}_inherit = "([\w.]+)"', re.M)
 INHERITS = re.compile(r"^\s{4}_inherit = (.*?)\n\n", re.M | re.S)
 FIELD = re.compile(r"^\s{4}(\w+) = fields\.\w+\(", re.M)
 
@@ -57,9 +68,21 @@ def package_names(root, names):
     for package in names:
         for path in (root / "models" / package).glob("*.py"):
             for body in CLASS.findall(path.read_text()):
-                inherit = INHERIT.search(body)
-                if inherit and inherit.group(1) not in own_models:
+                inherits = INHERITS.search(body)
+                extended = set(
+                    re.findall(r'"([\w.]+)"', inherits.group(1) if inherits else "")
+                )
+                name = MODEL_NAME.search(body)
+                if name and name.group(1) not in extended:
+                    continue  # a model of the package's own
+                if extended - own_models:
                     result[package][1].update(FIELD.findall(body))
+    # a name the core also gives a field of its own (state...) is the core's
+    core_fields = set()
+    for path in (root / "models").glob("*.py"):
+        core_fields.update(FIELD.findall(path.read_text()))
+    for _models, fields in result.values():
+        fields -= core_fields
     return result
 
 
@@ -69,7 +92,7 @@ def core_files(root, names):
     ).stdout.split()
     for name in tracked:
         parts = pathlib.PurePosixPath(name).parts
-        if parts[0] not in FOLDERS + ("wizards", "report", "tools", "hooks.py"):
+        if parts[0] not in FOLDERS + ("report", "tools"):
             continue
         if len(parts) > 2 and parts[1] in names:
             continue
@@ -131,7 +154,11 @@ def strip(root):
     registration = re.compile(
         rf"^from \.({alternatives})? import ({alternatives})\b.*\n", re.M
     )
-    for init in ("models/__init__.py", "controllers/__init__.py"):
+    for init in (
+        "models/__init__.py",
+        "wizards/__init__.py",
+        "controllers/__init__.py",
+    ):
         path = root / init
         path.write_text(registration.sub("", path.read_text()))
     # the core tests that build on a package go with it

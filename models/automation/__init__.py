@@ -7,3 +7,4 @@ from . import customer_message_rule_due
 from . import customer_message_rule_step
 from . import customer_message_rule_log
 from . import res_partner_reminders
+from . import mail_template
