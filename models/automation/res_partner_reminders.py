@@ -26,11 +26,12 @@ class ResPartner(models.Model):
     def _hook_prepare_create(self, vals_list):
         # called by res.partner.create (res_partner.py): a new customer's
         # status dates from today
-        super()._hook_prepare_create(vals_list)
+        vals_list = super()._hook_prepare_create(vals_list)
         today = fields.Date.context_today(self)
         for vals in vals_list:
             if vals.get("customer_status") and "customer_status_date" not in vals:
                 vals["customer_status_date"] = today
+        return vals_list
 
     def _hook_before_write(self, vals):
         # called by res.partner.write (res_partner.py): the customers whose

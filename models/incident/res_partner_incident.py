@@ -19,11 +19,12 @@ class ResPartner(models.Model):
 
     def _hook_prepare_create(self, vals_list):
         # called by res.partner.create (res_partner.py)
-        super()._hook_prepare_create(vals_list)
+        vals_list = super()._hook_prepare_create(vals_list)
         if not self.env.su and any(
             vals.get("customer_incident_ids") for vals in vals_list
         ):
             self._raise_incident_audience_error()
+        return vals_list
 
     def _hook_check_write(self, vals):
         # called by res.partner.write (res_partner.py)
