@@ -38,6 +38,7 @@
         "views/res_partner_views.xml",
         "views/account_move_views.xml",
         "views/ir_actions_server_views.xml",
+        "views/ir_mail_server_views.xml",
         "views/customer_message_rule_views.xml",
         "views/customer_message_portal_templates.xml",
         "views/customer_incident_views.xml",

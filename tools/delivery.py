@@ -6,11 +6,91 @@ import smtplib
 import ssl
 from datetime import timedelta
 
-# An enhanced status code (RFC 3463) of class 5, subject 7 (security or
-# policy): 5.7.1 not authorized, 5.7.23 SPF, 5.7.25 reverse DNS, 5.7.26
-# unauthenticated sender (DMARC: neither SPF nor DKIM aligned), 5.7.27
-# null MX... The receiving server refuses the sender, not the address
-SENDER_FAULT_STATUS = re.compile(r"(?<![\d.])5\.7\.\d{1,3}(?![\d.])")
+# An enhanced status code (RFC 3463): class.subject.detail, e.g. 5.1.1
+STATUS_CODE = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.])")
+
+# The one table of the status codes the module reads, in an SMTP answer
+# while sending and in a delivery report (RFC 3464) received later: the
+# first row whose pattern ("*": any number) matches says what the failure
+# is. kind: "hard" (the address is refused for good: suspended at once),
+# "soft" (for now: counts towards customer_messages.bounce_limit), "sender"
+# (the receiving server refuses the sender, its domain's SPF, DKIM or DMARC,
+# its reputation: every customer alike, never counted against the
+# address). Listed in docs/delivery.md (Bounces).
+STATUS_TABLE = (
+    (
+        "5.7.26",
+        "sender",
+        "unauthenticated sender: neither SPF nor DKIM passes aligned with the "
+        "From domain (DMARC, Gmail)",
+        "publish SPF and DKIM records for the sending domain, aligned with the "
+        "From address, and a DMARC record",
+    ),
+    (
+        "5.7.28",
+        "sender",
+        "an unusual rate of unsolicited mail from the sending IP or domain (Gmail)",
+        "pause bulk sends, remove the addresses that complain or bounce, send "
+        "bulk mail at a steady pace from an authenticated domain",
+    ),
+    (
+        "5.7.515",
+        "sender",
+        "the sending domain does not meet the required authentication level "
+        "(Outlook: SPF, DKIM and DMARC for bulk senders)",
+        "publish SPF, DKIM and a DMARC record for the sending domain, aligned "
+        "with the From address",
+    ),
+    (
+        "5.7.23",
+        "sender",
+        "the SPF check of the sending domain failed",
+        "add the sending server to the SPF record of the sending domain",
+    ),
+    (
+        "5.7.25",
+        "sender",
+        "the sending server's IP address has no reverse DNS (PTR) record",
+        "have the PTR record of the sending IP address set to the server's name",
+    ),
+    (
+        "5.7.27",
+        "sender",
+        "the sending domain accepts no mail (null MX)",
+        "send from a domain that receives mail (MX records)",
+    ),
+    (
+        "5.7.*",
+        "sender",
+        "the receiving server's policy refuses the sender",
+        "check the SPF, DKIM and DMARC records of the sending domain and the "
+        "reputation of the sending server",
+    ),
+    (
+        "*.2.2",
+        "soft",
+        "the mailbox is full",
+        "nothing: counted as a soft bounce; the customer frees space",
+    ),
+    (
+        "5.1.*",
+        "hard",
+        "the address does not exist (unknown user or domain)",
+        "ask the customer for a working address, then Try the address again",
+    ),
+    (
+        "5.*.*",
+        "hard",
+        "permanent failure for this address",
+        "check the address with the customer",
+    ),
+    (
+        "4.*.*",
+        "soft",
+        "temporary failure",
+        "nothing: tried again, counted as a soft bounce once given up",
+    ),
+)
 
 # Settings (ir.config_parameter), in seconds, with defaults in the spirit of
 # Postfix (minimal_backoff_time, maximal_backoff_time,
@@ -60,46 +140,78 @@ def classify(error):
     return False, str(error) or error.__class__.__name__
 
 
+def find_status(text):
+    """The enhanced status code (e.g. "5.1.1") at the start of an SMTP
+    answer or a delivery report's Status or Diagnostic-Code, or None."""
+    match = STATUS_CODE.search(str(text or "").strip()[:40])
+    return match.group(0) if match else None
+
+
+def classify_status(code):
+    """(kind, cause, fix) of an enhanced status code by STATUS_TABLE, or
+    None for a code it does not list (2.x.x: success) or no code."""
+    if not code:
+        return None
+    parts = code.split(".")
+    for pattern, kind, cause, fix in STATUS_TABLE:
+        if all(p in ("*", part) for p, part in zip(pattern.split("."), parts)):
+            return kind, cause, fix
+    return None
+
+
+def _refusal_texts(answer):
+    """The texts of the permanent (5xx) answers of an SMTP error."""
+    texts = []
+    for cause in _causes(answer):
+        if isinstance(cause, smtplib.SMTPRecipientsRefused):
+            texts += [
+                _decode(text) for code, text in cause.recipients.values() if code >= 500
+            ]
+        elif isinstance(cause, smtplib.SMTPResponseException):
+            if cause.smtp_code >= 500:
+                texts.append(_decode(cause.smtp_error))
+    return texts
+
+
 def sender_fault(answer):
     """The enhanced status code (e.g. "5.7.26") when a permanent answer says
     the receiving server refuses the sender (its domain's SPF, DKIM or
-    DMARC, its policy), None otherwise. answer: an SMTP error raised while
-    sending, or the text of an answer (a delivery report's Status)."""
+    DMARC, its policy: "sender" in STATUS_TABLE), None otherwise. answer:
+    an SMTP error raised while sending, or the text of an answer (a delivery
+    report's Status)."""
     if isinstance(answer, BaseException):
-        texts = []
-        for cause in _causes(answer):
-            if isinstance(cause, smtplib.SMTPRecipientsRefused):
-                texts += [
-                    _decode(text)
-                    for code, text in cause.recipients.values()
-                    if code >= 500
-                ]
-            elif isinstance(cause, smtplib.SMTPResponseException):
-                if cause.smtp_code >= 500:
-                    texts.append(_decode(cause.smtp_error))
+        texts = _refusal_texts(answer)
     else:
         texts = [str(answer or "")]
     for text in texts:
-        match = SENDER_FAULT_STATUS.search(text.strip()[:40])
-        if match:
-            return match.group(0)
+        code = find_status(text)
+        found = classify_status(code)
+        if found and found[0] == "sender":
+            return code
     return None
 
 
 def recipient_refusal(error):
     """ "hard" when the server refused the recipient's address for good (a
-    5xx answer to RCPT: no such mailbox...), "soft" when only for now (4xx:
-    mailbox full...), None when the error is not about the recipient (a
-    connection, the sender, the content): how bounces are counted. A 5.7.x
-    refusal is the sender's (see sender_fault): never the address's."""
+    5xx answer to RCPT: no such mailbox...), "soft" when only for now (4xx,
+    or a full mailbox, x.2.2, whatever its class), None when the error is not
+    about the recipient (a connection, the sender, the content): how bounces
+    are counted, by STATUS_TABLE. A "sender" refusal (5.7.x) is never the
+    address's."""
     if sender_fault(error):
         return None
     for cause in _causes(error):
         if isinstance(cause, smtplib.SMTPRecipientsRefused):
             codes = [code for code, _text in cause.recipients.values()]
-            if codes and all(code >= 500 for code in codes):
+            if not codes:
+                return None
+            kinds = {
+                (classify_status(find_status(_decode(text))) or ("",))[0]
+                for _code, text in cause.recipients.values()
+            }
+            if all(code >= 500 for code in codes) and "soft" not in kinds:
                 return "hard"
-            return "soft" if codes else None
+            return "soft"
     return None
 
 
