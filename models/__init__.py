@@ -61,3 +61,6 @@ from . import customer_message_time_box
 from . import mail_mail_sender_fault
 from . import mail_thread_blacklist
 from . import ir_mail_server
+from . import customer_message_recipient_feedback
+from . import customer_message_complaint
+from . import customer_message_breaker

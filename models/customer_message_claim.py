@@ -12,6 +12,8 @@ class CustomerMessageRecipient(models.Model):
     when a worker claims it, with the very rules that made the lines
     (``customer.message._get_exclusion_reasons``, in SQL for the whole
     batch), and the customers excluded now end Cancelled with the reason.
+    The lines of a bulk category paused by its circuit breaker are held
+    there too (``_hold_paused``): not sent, not cancelled.
 
     Every delivery path claims through this gate: the lines of a message
     (first send, cron batches, Retry failed, fallback messages, scheduled
@@ -34,7 +36,9 @@ class CustomerMessageRecipient(models.Model):
 
         :return: the lines still to deliver
         """
-        excluded = []
+        # the circuit breaker of bulk categories (customer_message_breaker.py):
+        # the lines of a paused category wait, neither sent nor cancelled
+        excluded = self._hold_paused().ids
         for message, lines in self.grouped("message_id").items():
             partners = lines.partner_id
             if not partners:

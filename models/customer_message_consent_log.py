@@ -10,6 +10,7 @@ CONSENT_SOURCES = [
     ("sms_provider", "SMS provider"),
     ("staff", "Staff"),
     ("system", "System"),
+    ("complaint", "Complaint (feedback loop)"),
 ]
 # The context key trusted code (running as superuser) sets to say how the
 # change arrived; ignored for everybody else, who cannot pass for another

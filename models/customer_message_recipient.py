@@ -294,8 +294,9 @@ class CustomerMessageRecipient(models.Model):
                 fields.Command.link((self.address_partner_id or self.partner_id).id)
             ]
             headers = self._get_unsubscribe_headers(email_from)
-            if headers:
-                values["headers"] = repr(headers)
+            # the line named in the email: complaint reports return it
+            headers.update(self._get_line_header())
+            values["headers"] = repr(headers)
         attachments = message.attachment_ids | self.attachment_ids
         if attachments:
             values["attachment_ids"] = [fields.Command.set(attachments.ids)]

@@ -25,9 +25,12 @@ class MailThread(models.AbstractModel):
         # DMARC...) counts against nobody (mail.thread.blacklist.
         # _message_receive_bounce); a report that is no failure (Action:
         # delayed...) is nobody's bounce. A complaint (an ARF report, which
-        # Odoo takes for a bounce) is handed to _hook_customer_message_report.
+        # Odoo takes for a bounce: multipart/report) is no bounce either: it
+        # opts the customer out (customer.message.complaint).
         references = message_dict.get("bounced_msg_ids") or []
-        if self._hook_customer_message_report(email_message, message_dict):
+        if self.env["customer.message.complaint"]._receive_feedback_report(
+            email_message
+        ):
             return None
         status = self._get_delivery_status(email_message)
         sender_fault = status and status["kind"] == "sender" and status["code"]
@@ -52,6 +55,8 @@ class MailThread(models.AbstractModel):
             return result
         details = html2plaintext(message_dict.get("body") or "").strip()
         first_line = details.splitlines()[0] if details else ""
+        if status and status["kind"] in ("hard", "soft", "sender"):
+            recipients._set_bounce_kind(status["kind"])
         if sender_fault:
             for line in recipients:
                 line._set_delivery_result(
@@ -85,13 +90,6 @@ class MailThread(models.AbstractModel):
             recipients, email_message, message_dict, hard, details
         )
         return result
-
-    def _hook_customer_message_report(self, email_message, message_dict):
-        """Extension point: a report Odoo's gateway takes for a bounce
-        (multipart/report) that is not a delivery report, e.g. a complaint
-        (ARF). Return True when handled: Odoo's bounce processing is then
-        skipped."""
-        return False
 
     def _hook_customer_message_bounce(
         self, recipients, email_message, message_dict, hard, details

@@ -31,3 +31,4 @@ from . import test_audience
 from . import test_clock
 from . import test_delivery_reports
 from . import test_session_limit
+from . import test_feedback_loop
