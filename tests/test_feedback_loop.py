@@ -228,6 +228,35 @@ class TestCircuitBreaker(FeedbackCase):
         self.assertIn("bounce rate of Offers", message.pause_reason)
         self.assertFalse(self.received())
 
+    def test_queued_emails_wait_too(self):
+        """An email already queued (deferred by the relay, tried again by
+        the sending cron) is held by the same gate once the category is
+        paused: it waits, nothing is sent, nobody is cancelled."""
+        self.env["ir.config_parameter"].sudo().set_param(
+            "customer_messages.breaker_min_volume", "4"
+        )
+        self.smtp_handler.deferred.add("bob@example.com")
+        message = self._send(self.customers, self.offers)
+        mail = self.env["mail.mail"].search(
+            [("customer_message_recipient_id", "=", self._line(message, self.bob).id)]
+        )
+        self.assertEqual(mail.state, "outgoing")
+        self._complain(self.alice)  # 1 of 4 done: 25 %
+        self.smtp_handler.deferred.clear()
+        self.smtp_handler.messages.clear()
+        mail.scheduled_date = "2000-01-01 00:00:00"
+        self.env["customer.message"]._deliver_queued_emails()
+        self.assertFalse(self.received("bob@example.com"))
+        self.assertEqual(mail.state, "outgoing")
+        self.assertGreater(mail.scheduled_date, message.create_date)
+        self.assertIn("complaint rate", message.pause_reason)
+        self.assertEqual(self._line(message, self.bob).state, "processing")
+
+        # its twin: resumed, the cron sends it
+        self.offers.with_user(self.user_manager).action_resume_sending()
+        self.env["customer.message"]._deliver_queued_emails()
+        self.assertEqual(len(self.received("bob@example.com")), 1)
+
     def test_below_the_minimum_volume_no_pause(self):
         """The twin: the same complaint with fewer emails than the minimum
         volume pauses nothing."""
