@@ -74,7 +74,9 @@ class CustomerMessageCategory(models.Model):
         counts = dict(
             self.env["customer.message.complaint"]
             .sudo()
-            ._read_group([("category_id", "in", self.ids)], ["category_id"], ["__count"])
+            ._read_group(
+                [("category_id", "in", self.ids)], ["category_id"], ["__count"]
+            )
         )
         for category in self:
             category.complaint_count = counts.get(category, 0)

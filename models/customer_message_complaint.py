@@ -92,8 +92,7 @@ class CustomerMessageComplaint(models.Model):
         )
         if not line:
             _logger.info(
-                "Customer messages: a complaint report about no email of ours "
-                "(%s)",
+                "Customer messages: a complaint report about no email of ours (%s)",
                 email_message.get("Message-Id"),
             )
             return True

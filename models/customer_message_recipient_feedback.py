@@ -58,7 +58,7 @@ class CustomerMessageRecipient(models.Model):
         # signed, the Message-Id is random
         Recipient = self.sudo()
         for value in returned.get_all(LINE_HEADER) or ():
-            line_id, _dash, token = str(value).strip().partition("-")
+            line_id = str(value).strip().partition("-")[0]
             if line_id.isdigit():
                 line = Recipient.browse(int(line_id)).exists()
                 if line and consteq(

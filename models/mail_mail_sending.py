@@ -239,7 +239,14 @@ class MailMail(models.Model):
             mails._apply_outcome(outcome)
 
     def _deliver_in_sessions(
-        self, smtp_session, mail_server, smtp_from, alias_domain_id, retry, settle_cr, pacer
+        self,
+        smtp_session,
+        mail_server,
+        smtp_from,
+        alias_domain_id,
+        retry,
+        settle_cr,
+        pacer,
     ):
         """Send these emails over the session, then over new sessions of the
         same server (or the next one allowed) after each N emails, N being

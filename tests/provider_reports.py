@@ -32,7 +32,8 @@ References: {sent["Message-Id"]}
 In-Reply-To: {sent["Message-Id"]}
 X-Failed-Recipients: {recipient}
 MIME-Version: 1.0
-Content-Type: multipart/report; boundary="000000000000gmail"; report-type=delivery-status
+Content-Type: multipart/report; boundary="000000000000gmail";
+ report-type=delivery-status
 
 --000000000000gmail
 Content-Type: text/plain; charset="UTF-8"

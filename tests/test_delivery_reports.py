@@ -42,9 +42,7 @@ class TestDeliveryReports(SendingCase):
         ):
             self.assertEqual(delivery.classify_status(code)[0], kind, code)
         self.assertIsNone(delivery.classify_status("2.0.0"))
-        self.assertEqual(
-            delivery.sender_fault("550 5.7.515 Access denied"), "5.7.515"
-        )
+        self.assertEqual(delivery.sender_fault("550 5.7.515 Access denied"), "5.7.515")
         self.assertIsNone(delivery.sender_fault("550 5.1.1 User unknown"))
 
     def test_gmail_unknown_user_is_a_hard_bounce(self):
@@ -112,7 +110,8 @@ class TestDeliveryReports(SendingCase):
                 "User unknown in virtual mailbox table",
             )
         )
-        self.assertIn("Hard bounce (5.1.1", self._line(message, self.bob).failure_reason)
+        line = self._line(message, self.bob)
+        self.assertIn("Hard bounce (5.1.1", line.failure_reason)
         self.assertTrue(self.bob.email_suppressed)
 
     def test_sender_refusals_of_gmail_and_outlook(self):

@@ -191,15 +191,10 @@ class TestCircuitBreaker(FeedbackCase):
         self.assertIn("complaint rate of Offers", message.pause_reason)
         self.assertIn("20.00 %", message.pause_reason)
         self.assertEqual(message.state, "processing")
-        self.assertEqual(
-            set((message.recipient_ids - self._line(message, self.alice)).mapped("state")),
-            {"new"},
-            "held, not cancelled",
-        )
+        held = message.recipient_ids - self._line(message, self.alice)
+        self.assertEqual(set(held.mapped("state")), {"new"}, "held, not cancelled")
         managers = self.user_manager.partner_id
-        notice = message.message_ids.filtered(
-            lambda note: managers in note.partner_ids
-        )
+        notice = message.message_ids.filtered(lambda note: managers in note.partner_ids)
         self.assertIn("circuit breaker", notice.body)
         # the same numbers never pause bills
         bills = self._send(self.customers, self.billing)

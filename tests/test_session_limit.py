@@ -45,9 +45,9 @@ class TestSessionLimit(SendingCase):
         self.assertEqual(set(message.recipient_ids.mapped("state")), {"sent"})
 
     def test_limit_on_the_form(self):
-        arch = self.env["ir.mail_server"].get_views([(False, "form")])["views"][
-            "form"
-        ]["arch"]
+        arch = self.env["ir.mail_server"].get_views([(False, "form")])["views"]["form"][
+            "arch"
+        ]
         self.assertIn("customer_messages_session_limit", arch)
         with (
             mute_logger("odoo.sql_db"),

@@ -153,8 +153,12 @@ def classify_status(code):
     if not code:
         return None
     parts = code.split(".")
+    if len(parts) != 3:
+        return None
     for pattern, kind, cause, fix in STATUS_TABLE:
-        if all(p in ("*", part) for p, part in zip(pattern.split("."), parts)):
+        if all(
+            p in ("*", part) for p, part in zip(pattern.split("."), parts, strict=True)
+        ):
             return kind, cause, fix
     return None
 
