@@ -26,10 +26,8 @@ class MailMail(models.Model):
         address = email_normalize(addresses[0]) if addresses else False
         domain = address.rpartition("@")[2] if address else ""
         code = code or delivery.sender_fault(answer) or ""
-        _kind, cause, fix = delivery.classify_status(code) or (
-            "sender",
-            "the receiving server's policy refuses the sender",
-            "check the SPF, DKIM and DMARC records of the sending domain",
+        _kind, cause, fix = delivery.classify_status(code) or delivery.classify_status(
+            "5.7.0"
         )
         return self.env._(
             "Refused because of the sender, not the customer's address "
@@ -38,7 +36,7 @@ class MailMail(models.Model):
             "%(fix)s (SPF, DKIM and DMARC records of that domain, or the sending "
             "server), then use Retry failed.",
             answer=answer,
-            cause=cause,
-            fix=fix,
+            cause=self.env._(cause),
+            fix=self.env._(fix),
             domain=domain or self.env._("(unknown)"),
         )

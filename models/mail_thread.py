@@ -73,7 +73,7 @@ class MailThread(models.AbstractModel):
                 "%(kind)s bounce (%(code)s: %(cause)s): %(details)s",
                 kind=self.env._("Hard") if hard else self.env._("Soft"),
                 code=status["code"],
-                cause=status["cause"],
+                cause=self.env._(status["cause"]),
                 details=status["answer"] or first_line,
             )
         else:

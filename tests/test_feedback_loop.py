@@ -1,5 +1,5 @@
 from odoo.exceptions import AccessError
-from odoo.tests import tagged
+from odoo.tests import new_test_user, tagged
 
 from . import provider_reports
 from .common import SendingCase
@@ -98,6 +98,31 @@ class TestComplaints(FeedbackCase):
         )
         message = self._send(self.alice, self.news)
         self.assertLines(message, {self.alice: ("sent", None)})
+
+    def test_second_company_sees_none(self):
+        """A complaint about a message of the first company is not seen by
+        a Messages / User of a second company (the first one's is: see
+        test_yahoo_complaint_opts_out_of_the_category)."""
+        company_b = self.env["res.company"].create({"name": "Second ISP"})
+        user_b = new_test_user(
+            self.env,
+            login="cm_complaint_b",
+            groups="base.group_user,customer_messages.customer_messages_group_user",
+            company_id=company_b.id,
+            company_ids=[company_b.id],
+        )
+        self._send(self.alice, self.offers)
+        self._process(
+            provider_reports.yahoo_arf(self.received("alice@example.com")[-1])
+        )
+        Complaint = self.env["customer.message.complaint"]
+        self.assertEqual(len(Complaint.search([("partner_id", "=", self.alice.id)])), 1)
+        self.assertFalse(Complaint.with_user(user_b).search([]))
+        self.assertTrue(Complaint.with_user(self.user_sender).search([]))
+        with self.assertRaises(AccessError):
+            Complaint.with_user(self.user_sender).create(
+                {"partner_id": self.bob.id, "category_id": self.offers.id}
+            )
 
     def test_found_by_our_header_alone(self):
         """No Message-Id returned: our signed header names the email; a

@@ -6,6 +6,10 @@ import smtplib
 import ssl
 from datetime import timedelta
 
+from odoo.tools.translate import LazyTranslate
+
+_lt = LazyTranslate(__name__)
+
 # An enhanced status code (RFC 3463): class.subject.detail, e.g. 5.1.1
 STATUS_CODE = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.])")
 
@@ -16,81 +20,99 @@ STATUS_CODE = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.])")
 # "soft" (for now: counts towards customer_messages.bounce_limit), "sender"
 # (the receiving server refuses the sender, its domain's SPF, DKIM or DMARC,
 # its reputation: every customer alike, never counted against the
-# address). Listed in docs/delivery.md (Bounces).
+# address). Listed in docs/delivery.md (Bounces). The causes and fixes are
+# lazy translations (no environment at import time), translated by
+# env._(cause) where a reason is written.
+# pylint: disable=prefer-env-translation
 STATUS_TABLE = (
     (
         "5.7.26",
         "sender",
-        "unauthenticated sender: neither SPF nor DKIM passes aligned with the "
-        "From domain (DMARC, Gmail)",
-        "publish SPF and DKIM records for the sending domain, aligned with the "
-        "From address, and a DMARC record",
+        _lt(
+            "unauthenticated sender: neither SPF nor DKIM passes aligned with the "
+            "From domain (DMARC, Gmail)"
+        ),
+        _lt(
+            "publish SPF and DKIM records for the sending domain, aligned with the "
+            "From address, and a DMARC record"
+        ),
     ),
     (
         "5.7.28",
         "sender",
-        "an unusual rate of unsolicited mail from the sending IP or domain (Gmail)",
-        "pause bulk sends, remove the addresses that complain or bounce, send "
-        "bulk mail at a steady pace from an authenticated domain",
+        _lt(
+            "an unusual rate of unsolicited mail from the sending IP or domain (Gmail)"
+        ),
+        _lt(
+            "pause bulk sends, remove the addresses that complain or bounce, send "
+            "bulk mail at a steady pace from an authenticated domain"
+        ),
     ),
     (
         "5.7.515",
         "sender",
-        "the sending domain does not meet the required authentication level "
-        "(Outlook: SPF, DKIM and DMARC for bulk senders)",
-        "publish SPF, DKIM and a DMARC record for the sending domain, aligned "
-        "with the From address",
+        _lt(
+            "the sending domain does not meet the required authentication level "
+            "(Outlook: SPF, DKIM and DMARC for bulk senders)"
+        ),
+        _lt(
+            "publish SPF, DKIM and a DMARC record for the sending domain, aligned "
+            "with the From address"
+        ),
     ),
     (
         "5.7.23",
         "sender",
-        "the SPF check of the sending domain failed",
-        "add the sending server to the SPF record of the sending domain",
+        _lt("the SPF check of the sending domain failed"),
+        _lt("add the sending server to the SPF record of the sending domain"),
     ),
     (
         "5.7.25",
         "sender",
-        "the sending server's IP address has no reverse DNS (PTR) record",
-        "have the PTR record of the sending IP address set to the server's name",
+        _lt("the sending server's IP address has no reverse DNS (PTR) record"),
+        _lt("have the PTR record of the sending IP address set to the server's name"),
     ),
     (
         "5.7.27",
         "sender",
-        "the sending domain accepts no mail (null MX)",
-        "send from a domain that receives mail (MX records)",
+        _lt("the sending domain accepts no mail (null MX)"),
+        _lt("send from a domain that receives mail (MX records)"),
     ),
     (
         "5.7.*",
         "sender",
-        "the receiving server's policy refuses the sender",
-        "check the SPF, DKIM and DMARC records of the sending domain and the "
-        "reputation of the sending server",
+        _lt("the receiving server's policy refuses the sender"),
+        _lt(
+            "check the SPF, DKIM and DMARC records of the sending domain and the "
+            "reputation of the sending server"
+        ),
     ),
     (
         "*.2.2",
         "soft",
-        "the mailbox is full",
-        "nothing: counted as a soft bounce; the customer frees space",
+        _lt("the mailbox is full"),
+        _lt("nothing: counted as a soft bounce; the customer frees space"),
     ),
     (
         "5.1.*",
         "hard",
-        "the address does not exist (unknown user or domain)",
-        "ask the customer for a working address, then Try the address again",
+        _lt("the address does not exist (unknown user or domain)"),
+        _lt("ask the customer for a working address, then Try the address again"),
     ),
     (
         "5.*.*",
         "hard",
-        "permanent failure for this address",
-        "check the address with the customer",
+        _lt("permanent failure for this address"),
+        _lt("check the address with the customer"),
     ),
     (
         "4.*.*",
         "soft",
-        "temporary failure",
-        "nothing: tried again, counted as a soft bounce once given up",
+        _lt("temporary failure"),
+        _lt("nothing: tried again, counted as a soft bounce once given up"),
     ),
 )
+# pylint: enable=prefer-env-translation
 
 # Settings (ir.config_parameter), in seconds, with defaults in the spirit of
 # Postfix (minimal_backoff_time, maximal_backoff_time,
