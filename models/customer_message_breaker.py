@@ -65,10 +65,6 @@ class CustomerMessageCategory(models.Model):
         help="The rates count the emails sent since then only.",
     )
 
-    def write(self, vals):
-        _check_breaker_fields(self, vals)
-        return super().write(vals)
-
     def _compute_complaint_count(self):
         # sudo: a count, whatever the company rules on the complaints
         counts = dict(
@@ -80,6 +76,10 @@ class CustomerMessageCategory(models.Model):
         )
         for category in self:
             category.complaint_count = counts.get(category, 0)
+
+    def write(self, vals):
+        _check_breaker_fields(self, vals)
+        return super().write(vals)
 
     @api.model
     def _get_breaker_settings(self):
@@ -108,10 +108,10 @@ class CustomerMessageCategory(models.Model):
             & Domain("state", "in", ("sent", "error"))
             & Domain("done_date", ">=", start)
         )
-        emails = Recipient.search_count(done)
-        bounces = Recipient.search_count(
-            done & Domain("bounce_kind", "in", ("hard", "sender"))
-        )
+        # one pass over the window's lines, counted per bounce kind
+        counts = dict(Recipient._read_group(done, ["bounce_kind"], ["__count"]))
+        emails = sum(counts.values())
+        bounces = counts.get("hard", 0) + counts.get("sender", 0)
         complaints = (
             self.env["customer.message.complaint"]
             .sudo()
@@ -265,6 +265,9 @@ class CustomerMessageRecipient(models.Model):
                 continue  # a test to a staff address is never paused
             # sudo: the gate runs for whoever sends
             if not category.sudo()._check_breaker():
+                if message.pause_reason:
+                    # no longer paused (the category is no bulk mail now)
+                    message.sudo().pause_reason = False
                 continue
             held |= lines
             message.sudo()._note_paused(category.sudo().pause_reason)

@@ -27,7 +27,11 @@ class CustomerMessageComplaint(models.Model):
     _rec_name = "partner_id"
 
     date = fields.Datetime(
-        string="Received on", required=True, readonly=True, default=fields.Datetime.now
+        string="Received on",
+        required=True,
+        readonly=True,
+        index=True,
+        default=fields.Datetime.now,
     )
     recipient_id = fields.Many2one(
         "customer.message.recipient",

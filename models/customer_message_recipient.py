@@ -197,7 +197,8 @@ class CustomerMessageRecipient(models.Model):
             )
             # the gate of delivery: customer_message_claim.py
             locked = lines.try_lock_for_update()._recheck_exclusions()
-            if locked or not lines:
+            if locked or not lines or message.pause_reason:
+                # paused by its category's circuit breaker: the rest waits too
                 return locked
             after_id = lines[-1].id
 
