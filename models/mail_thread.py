@@ -69,11 +69,12 @@ class MailThread(models.AbstractModel):
             return result
         hard = bool(status) and status["kind"] == "hard"
         if status and status["cause"]:
+            cause = status["cause"]  # a lazy translation of STATUS_TABLE
             reason = self.env._(
                 "%(kind)s bounce (%(code)s: %(cause)s): %(details)s",
                 kind=self.env._("Hard") if hard else self.env._("Soft"),
                 code=status["code"],
-                cause=self.env._(status["cause"]),
+                cause=self.env._(cause),
                 details=status["answer"] or first_line,
             )
         else:

@@ -4,6 +4,7 @@ try later (temporary) and what is final (permanent), and when to try again."""
 import re
 import smtplib
 import ssl
+from collections import namedtuple
 from datetime import timedelta
 
 from odoo.tools.translate import LazyTranslate
@@ -20,12 +21,14 @@ STATUS_CODE = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.])")
 # "soft" (for now: counts towards customer_messages.bounce_limit), "sender"
 # (the receiving server refuses the sender, its domain's SPF, DKIM or DMARC,
 # its reputation: every customer alike, never counted against the
-# address). Listed in docs/delivery.md (Bounces). The causes and fixes are
+# address). Listed in docs/delivery.md (Bounces). Rows are Status(...) calls
+# rather than bare tuples, which the translation extractor misreads. The causes and fixes are
 # lazy translations (no environment at import time), translated by
 # env._(cause) where a reason is written.
 # pylint: disable=prefer-env-translation
+Status = namedtuple("Status", "pattern kind cause fix")
 STATUS_TABLE = (
-    (
+    Status(
         "5.7.26",
         "sender",
         _lt(
@@ -37,7 +40,7 @@ STATUS_TABLE = (
             "From address, and a DMARC record"
         ),
     ),
-    (
+    Status(
         "5.7.28",
         "sender",
         _lt(
@@ -48,7 +51,7 @@ STATUS_TABLE = (
             "bulk mail at a steady pace from an authenticated domain"
         ),
     ),
-    (
+    Status(
         "5.7.515",
         "sender",
         _lt(
@@ -60,25 +63,25 @@ STATUS_TABLE = (
             "with the From address"
         ),
     ),
-    (
+    Status(
         "5.7.23",
         "sender",
         _lt("the SPF check of the sending domain failed"),
         _lt("add the sending server to the SPF record of the sending domain"),
     ),
-    (
+    Status(
         "5.7.25",
         "sender",
         _lt("the sending server's IP address has no reverse DNS (PTR) record"),
         _lt("have the PTR record of the sending IP address set to the server's name"),
     ),
-    (
+    Status(
         "5.7.27",
         "sender",
         _lt("the sending domain accepts no mail (null MX)"),
         _lt("send from a domain that receives mail (MX records)"),
     ),
-    (
+    Status(
         "5.7.*",
         "sender",
         _lt("the receiving server's policy refuses the sender"),
@@ -87,25 +90,25 @@ STATUS_TABLE = (
             "reputation of the sending server"
         ),
     ),
-    (
+    Status(
         "*.2.2",
         "soft",
         _lt("the mailbox is full"),
         _lt("nothing: counted as a soft bounce; the customer frees space"),
     ),
-    (
+    Status(
         "5.1.*",
         "hard",
         _lt("the address does not exist (unknown user or domain)"),
         _lt("ask the customer for a working address, then Try the address again"),
     ),
-    (
+    Status(
         "5.*.*",
         "hard",
         _lt("permanent failure for this address"),
         _lt("check the address with the customer"),
     ),
-    (
+    Status(
         "4.*.*",
         "soft",
         _lt("temporary failure"),
