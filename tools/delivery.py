@@ -21,10 +21,10 @@ STATUS_CODE = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.])")
 # "soft" (for now: counts towards customer_messages.bounce_limit), "sender"
 # (the receiving server refuses the sender, its domain's SPF, DKIM or DMARC,
 # its reputation: every customer alike, never counted against the
-# address). Listed in docs/delivery.md (Bounces). Rows are Status(...) calls
-# rather than bare tuples, which the translation extractor misreads. The causes and fixes are
-# lazy translations (no environment at import time), translated by
-# env._(cause) where a reason is written.
+# address). Listed in docs/delivery.md (Bounces). Rows are Status(...)
+# calls rather than bare tuples, which the translation extractor misreads.
+# The causes and fixes are lazy translations (no environment at import
+# time), translated by env._(cause) where a reason is written.
 # pylint: disable=prefer-env-translation
 Status = namedtuple("Status", "pattern kind cause fix")
 STATUS_TABLE = (
