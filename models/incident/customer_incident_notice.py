@@ -142,7 +142,7 @@ class CustomerIncident(models.Model):
         )
         return messages
 
-    def _send_resolved(self):
+    def _send_resolved(self, origin="manual", process="auto"):
         self.ensure_one()
         if self.state == "resolved":
             return self.notice_message_ids.filtered(
@@ -156,7 +156,7 @@ class CustomerIncident(models.Model):
                     name=self.name,
                 )
             )
-        messages = self._send_notice("resolved")
+        messages = self._send_notice("resolved", origin=origin, process=process)
         self._write_progress(
             {"state": "resolved", "date_resolved": fields.Datetime.now()}
         )

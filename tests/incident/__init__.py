@@ -1,1 +1,2 @@
 from . import test_incidents
+from . import test_monitoring
