@@ -23,7 +23,7 @@ from . import test_delivery_recheck
 from . import test_audience
 
 # the feature packages' tests (each folder matches models/<package>/)
-from .incident import test_incidents, test_monitoring
+from .incident import test_incidents, test_monitoring, test_status_page
 from .consent import test_consent, test_consent_log
 from .automation import test_automation, test_rules, test_schedules, test_clock
 from .privacy import test_privacy

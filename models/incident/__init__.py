@@ -5,3 +5,4 @@ from . import mail_template_incident
 from . import res_partner_incident
 from . import customer_incident_monitor
 from . import customer_incident_alert
+from . import customer_incident_status

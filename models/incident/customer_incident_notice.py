@@ -175,7 +175,7 @@ class CustomerIncident(models.Model):
                     "Choose the template of this notice of %(name)s.", name=self.name
                 )
             )
-        partners = self.audience_partner_ids
+        partners = self._get_notice_partners()
         if not partners:
             raise UserError(
                 self.env._("%(name)s has no customer to notify.", name=self.name)
@@ -191,6 +191,12 @@ class CustomerIncident(models.Model):
                 key_origin=self,
             )
         return messages
+
+    def _get_notice_partners(self):
+        """Extension point: the customers a notice goes to (the audience
+        frozen by the first notice; the status page adds its followers)."""
+        self.ensure_one()
+        return self.audience_partner_ids
 
     def _prepare_notice_values(self, notice, template, channel, origin):
         """The values of one notice's message (see _send_to_customers): the
