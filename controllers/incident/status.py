@@ -70,6 +70,7 @@ class CustomerIncidentStatus(http.Controller):
         type="http",
         auth="user",
         methods=["POST"],
+        website=True,
         sitemap=False,
     )
     def customer_incident_status_follow(self, incident_id, follow="1", **kw):
