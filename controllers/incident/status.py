@@ -10,7 +10,14 @@ _cache = {}
 
 
 class CustomerIncidentStatus(http.Controller):
-    @http.route(["/status"], type="http", auth="public", methods=["GET"], sitemap=False)
+    @http.route(
+        ["/status"],
+        type="http",
+        auth="public",
+        methods=["GET"],
+        website=True,
+        sitemap=False,
+    )
     def customer_incident_status(self, **kw):
         """The public status page: the open outages and maintenance by
         location (public fields only, see customer.incident
