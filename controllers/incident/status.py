@@ -17,6 +17,8 @@ class CustomerIncidentStatus(http.Controller):
         methods=["GET"],
         website=True,
         sitemap=False,
+        readonly=True,
+        save_session=False,
     )
     def customer_incident_status(self, **kw):
         """The public status page: the open outages and maintenance by
