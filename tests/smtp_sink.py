@@ -8,11 +8,12 @@ stays in the module (not in dev/) so that the tests of the packaged wheel
 have it.
 
 One handler, ``SinkHandler``, plays the relay's answers: it accepts and
-records each message, and on demand refuses some recipients (550 5.1.1),
-defers them (451, greylisting: ``deferred`` every time, ``greylisted`` at
-their first try only), ends the session (421), refuses the sender (550
-5.7.26, DMARC) or answers each message after a delay (a slow relay). It is
-served in two ways:
+records each message, and on demand refuses some recipients (550 5.1.1, or
+552 5.2.2 mailbox full), defers them (451, greylisting: ``deferred`` every
+time, ``greylisted`` at their first try only), ends the session (421),
+refuses the sender (550 5.7.26, DMARC) or answers each message after a delay
+(a slow relay); it counts the messages of each SMTP session. It is served in
+two ways:
 
 - in this process, in aiosmtpd's thread (``serve_in_thread``): the tests
   change the handler's sets between two sends and read ``messages``;
@@ -84,11 +85,15 @@ class SinkHandler:
     - ``deferred``: 451, greylisted, every time;
     - ``greylisted``: 451, greylisted, at their first try only;
     - ``refused``: 550 5.1.1, mailbox unavailable;
+    - ``full``: 552 5.2.2, mailbox full;
 
-    and it answers each message after ``delay`` seconds (a slow relay)."""
+    and it answers each message after ``delay`` seconds (a slow relay).
+    ``sessions`` counts the SMTP sessions (connections greeted with EHLO)
+    and ``session_messages`` the messages of each one."""
 
     def __init__(self, greylisted=(), refused=(), delay=0.0):
         self.messages = []
+        self.session_messages = []
         self.lock = threading.Lock()
         self.reset()
         self.greylisted.update(address.lower() for address in greylisted)
@@ -99,12 +104,26 @@ class SinkHandler:
         """Nothing received, every address accepted, no delay."""
         with self.lock:
             self.messages.clear()
+            self.session_messages.clear()
         self.refused = set()
         self.deferred = set()
         self.greylisted = set()
         self.closing = set()
         self.unauthenticated = set()
+        self.full = set()
         self.delay = 0.0
+
+    @property
+    def sessions(self):
+        return len(self.session_messages)
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        if not hasattr(session, "sink_index"):
+            with self.lock:
+                session.sink_index = len(self.session_messages)
+                self.session_messages.append(0)
+        return responses
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         lower = address.lower()
@@ -122,6 +141,8 @@ class SinkHandler:
             return "451 4.7.1 Greylisted, please try again later"
         if lower in self.refused:
             return f"550 5.1.1 <{address}>: mailbox unavailable"
+        if lower in self.full:
+            return f"552 5.2.2 <{address}>: mailbox full"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -131,8 +152,11 @@ class SinkHandler:
         received = Received(
             envelope.mail_from, list(envelope.rcpt_tos), envelope.content, time.time()
         )
+        index = getattr(session, "sink_index", None)
         with self.lock:
             self.messages.append(received)
+            if index is not None and index < len(self.session_messages):
+                self.session_messages[index] += 1
         return "250 Message accepted for delivery"
 
     def take(self):
