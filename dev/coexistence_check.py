@@ -5,12 +5,12 @@ mail_tracking, both installed in the database given.
 
 A Messages / User sends a customer an email through the module's pipeline
 (customer.message._send_to_customers, Odoo's email builder and sender) to an
-SMTP server on 127.0.0.1 (dev/smtp_sink.py); mail_tracking's record of it
-must point to the customer (the email is addressed to the partner). A
-delivery report of that email (a hard bounce, with the headers of the email
-as mail servers return them) then goes through Odoo's mail gateway
-(mail.thread.message_process): the module's recipient line and
-mail_tracking's record must both show it.
+SMTP server on 127.0.0.1 (tests/smtp_sink.py, the module's tests' own);
+mail_tracking's record of it must point to the customer (the email is
+addressed to the partner). A delivery report of that email (a hard bounce,
+with the headers of the email as mail servers return them) then goes through
+Odoo's mail gateway (mail.thread.message_process): the module's recipient
+line and mail_tracking's record must both show it.
 Prints "checked: ..." or "PROBLEM: ..." lines; exits non-zero on a problem.
 """
 
@@ -18,12 +18,15 @@ import argparse
 import logging
 import sys
 import warnings
-
-from smtp_sink import SMTPSink
+from pathlib import Path
 
 from odoo import api
 from odoo.modules.registry import Registry
 from odoo.tools import config
+
+# the SMTP sink of the module's tests (tests/smtp_sink.py)
+sys.path.append(str(Path(__file__).resolve().parent.parent / "tests"))
+from smtp_sink import SMTPSink  # noqa: E402 - after the path to it
 
 CUSTOMER = "coexistence.customer@example.com"
 DELIVERY_REPORT = """From: MAILER-DAEMON@mx.example.net
@@ -95,7 +98,8 @@ def check(env, sink):
         .with_env(env)
     )
     line = message.recipient_ids
-    received = [item.message() for item in sink.take(1.0) if CUSTOMER in item.rcpt_tos]
+    # recorded before the SMTP server's answer: there once the line is Sent
+    received = [item.message for item in sink.take() if CUSTOMER in item.rcpt_tos]
     if len(received) != 1 or line.state != "sent":
         return [f"the email was not sent: {len(received)} received, line {line.state}"]
     (sent,) = received

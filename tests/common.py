@@ -1,17 +1,11 @@
-import asyncio
-import email
-import email.policy
 import io
 import json
-import socket
 import threading
 import time
 from datetime import date
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from types import SimpleNamespace
 from unittest.mock import patch
-
-from aiosmtpd.controller import Controller
 
 from odoo import Command
 from odoo.tests import Form, new_test_user
@@ -21,6 +15,8 @@ from odoo.tools.pdf import PdfReader
 
 from odoo.addons.base.models.ir_mail_server import IrMail_Server
 from odoo.addons.iap.tools import iap_tools
+
+from .smtp_sink import SinkHandler, serve_in_thread
 
 
 class CustomerMessagesCommon(TransactionCase):
@@ -126,88 +122,21 @@ class CustomerMessagesCommon(TransactionCase):
                 self.assertIn(reason, line.failure_reason or "", partner.name)
 
 
-class RecordingHandler:
-    """aiosmtpd handler keeping every message received; refuses the
-    addresses listed in ``refused`` at RCPT time, as a real server does,
-    defers (451, greylisting) those in ``deferred``, and ends the session
-    (421) at RCPT time for the addresses in ``closing``, refuses the sender
-    (550 5.7.26, DMARC) for those in ``unauthenticated``, answers a full
-    mailbox (552 5.2.2) for those in ``full``, and answers each message after
-    ``delay`` seconds (a slow relay). ``sessions`` counts the SMTP sessions
-    (connections) and ``session_messages`` the messages of each one."""
-
-    def __init__(self):
-        self.messages = []
-        self.refused = set()
-        self.deferred = set()
-        self.closing = set()
-        self.unauthenticated = set()
-        self.full = set()
-        self.delay = 0.0
-        self.session_messages = []
-
-    @property
-    def sessions(self):
-        return len(self.session_messages)
-
-    async def handle_EHLO(self, server, session, envelope, hostname, responses):
-        session.host_name = hostname
-        if not getattr(session, "customer_messages_counted", False):
-            session.customer_messages_counted = True
-            session.customer_messages_index = len(self.session_messages)
-            self.session_messages.append(0)
-        return responses
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address.lower() in self.unauthenticated:
-            return (
-                "550 5.7.26 Unauthenticated email from example.com is not "
-                "accepted due to domain's DMARC policy"
-            )
-        if address.lower() in self.closing:
-            return "421 4.3.2 Service shutting down, closing channel"
-        if address.lower() in self.deferred:
-            return "451 4.7.1 Greylisted, please try again later"
-        if address.lower() in self.refused:
-            return f"550 5.1.1 <{address}>: mailbox unavailable"
-        if address.lower() in self.full:
-            return f"552 5.2.2 <{address}>: mailbox full"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        if self.delay:
-            await asyncio.sleep(self.delay)
-        index = getattr(session, "customer_messages_index", None)
-        if index is not None:
-            self.session_messages[index] += 1
-        self.messages.append(
-            {
-                "mail_from": envelope.mail_from,
-                "rcpt_tos": list(envelope.rcpt_tos),
-                "message": email.message_from_bytes(
-                    envelope.content, policy=email.policy.default
-                ),
-            }
-        )
-        return "250 Message accepted for delivery"
-
-
 class SMTPServerCase(CustomerMessagesCommon):
-    """A real SMTP server on 127.0.0.1 that Odoo's queue delivers to."""
+    """A real SMTP server on 127.0.0.1 that Odoo's queue delivers to:
+    ``smtp_handler`` (tests/smtp_sink.py SinkHandler) records what it
+    receives in ``messages`` and refuses, defers or slows down what a test
+    asks it to."""
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            sock.bind(("127.0.0.1", 0))
-            cls.smtp_port = sock.getsockname()[1]
-        cls.smtp_handler = RecordingHandler()
-        cls.smtp_controller = Controller(
-            cls.smtp_handler, hostname="127.0.0.1", port=cls.smtp_port
-        )
-        cls.smtp_controller.start()
+        # the one SMTP sink of the tests and the tooling (tests/smtp_sink.py),
+        # in aiosmtpd's thread of this process
+        cls.smtp_handler = SinkHandler()
+        cls.smtp_controller = serve_in_thread(cls.smtp_handler)
         cls.addClassCleanup(cls.smtp_controller.stop)
+        cls.smtp_port = cls.smtp_controller.port
         cls.env["ir.mail_server"].search([]).active = False
         cls.mail_server = cls.env["ir.mail_server"].create(
             {
@@ -231,22 +160,15 @@ class SMTPServerCase(CustomerMessagesCommon):
         self.startPatcher(
             patch.object(IrMail_Server, "_disable_send", return_value=False)
         )
-        self.smtp_handler.messages.clear()
-        self.smtp_handler.refused.clear()
-        self.smtp_handler.deferred.clear()
-        self.smtp_handler.closing.clear()
-        self.smtp_handler.unauthenticated.clear()
-        self.smtp_handler.full.clear()
-        self.smtp_handler.session_messages.clear()
-        self.smtp_handler.delay = 0.0
+        self.smtp_handler.reset()
 
     def received(self, address=None):
         """The messages the server received (for one address)."""
         return [
-            item["message"]
+            item.message
             for item in self.smtp_handler.messages
             if address is None
-            or address.lower() in [rcpt.lower() for rcpt in item["rcpt_tos"]]
+            or address.lower() in [rcpt.lower() for rcpt in item.rcpt_tos]
         ]
 
     @staticmethod

@@ -3,7 +3,7 @@
 Both paths deliver one personalised email per customer, on the same customers
 of the same database, to the same aiosmtpd server listening on 127.0.0.1 (in
 a process of its own, as a real SMTP server would be, so that it takes none of
-the Odoo process's time: dev/smtp_sink.py):
+the Odoo process's time: tests/smtp_sink.py, the sink the module's tests use too):
 
 - customer_messages: ``customer.message._send_to_customers(...,
   process="cron")`` queues the recipient lines, then ``_cron_process()``

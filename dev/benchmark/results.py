@@ -73,7 +73,7 @@ def by_customer(received, addresses):
         if len(rcpts) != 1 or rcpts[0] not in addresses:
             others += 1
             continue
-        mine.append((rcpts[0], item.message()))
+        mine.append((rcpts[0], item.message))
     return mine, others, per_address
 
 
