@@ -2,6 +2,7 @@ from . import customer_location
 from . import customer_tariff
 from . import customer_service
 from . import customer_message_document_mixin
+from . import customer_message_audience_filter
 from . import customer_message_setup_mixin
 from . import customer_message_clock_mixin
 from . import customer_message
@@ -21,6 +22,7 @@ from . import customer_message_timing
 from . import customer_message_quiet_hours
 from . import customer_message_fallback
 from . import customer_message_schedule
+from . import customer_message_schedule_recipients
 from . import account_move
 from . import ir_actions_report
 from . import ir_actions_server

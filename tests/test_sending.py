@@ -422,7 +422,8 @@ class TestSingleSend(SendingCase):
         composer.template_name = "Welcome pack"
         action = composer.action_save_as_template()
         self.assertEqual(action["params"]["message"], "Template “Welcome pack” saved.")
-        self.assertEqual(action["params"]["next"]["res_id"], composer.id)
+        # the composition stays in its dialog: nothing reopens it
+        self.assertNotIn("next", action["params"])
         template = composer.template_id
         self.assertEqual(template.name, "Welcome pack")
         self.assertEqual(template.subject, "Welcome {{ object.name }}")

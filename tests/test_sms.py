@@ -401,32 +401,91 @@ class TestSmsChannel(HttpCase, SMSGatewayCase):
     @mute_logger("odoo.addons.iap.tools.iap_tools")
     def test_no_sms_provider(self):
         """No SMS provider set up (Odoo's IAP without a registered account,
-        no gateway of its own): the composer says so clearly, for a real
-        send and a test alike; a send from code fails its lines with that
-        reason at once, instead of "Server Error" retried for days."""
+        no gateway of its own): one gate refuses SMS on every path, clearly
+        and before any message or line is made: the composer (a real send
+        and a test), code, a message with an SMS fallback, a recurring
+        message's run, an incident notice (whose email part is not sent
+        either)."""
         params = self.env["ir.config_parameter"].sudo()
+        gateway = params.get_param("sms.endpoint")
         params.set_param("sms.endpoint", False)
+        Message = self.env["customer.message"].with_user(self.user_sender)
         composer = self._sms_composer(
             test_partner_id=self.alice, test_phone="+32 470 99 88 77"
         )
         for action in (composer.action_send, composer.action_send_test):
             with self.assertRaisesRegex(UserError, "No SMS provider is set up for"):
                 action()
-        message = (
-            self.env["customer.message"]
-            .with_user(self.user_sender)
-            ._send_to_customers(self.alice, {"subject": "Outage", "channel": "sms"})
-            .with_env(self.env)
+        schedule = self.env["customer.message.schedule"].create(
+            {
+                "name": "Monthly SMS",
+                "subject": "Your monthly news",
+                "channel": "sms",
+                "recipient_domain": repr([("id", "=", self.alice.id)]),
+            }
         )
+        location = self.env["customer.location"].create({"name": "Riverside"})
+        self.alice.location_id = location
+        incident = self.env["customer.incident"].create(
+            {
+                "name": "Fiber cut",
+                "kind": "outage",
+                "tz": "UTC",
+                "public_description": "A cable was cut.",
+                "location_ids": [fields.Command.set(location.ids)],
+            }
+        )
+        messages_before = Message.sudo().search_count([])
+        lines_before = self.env["customer.message.recipient"].search_count([])
+        for send in (
+            lambda: Message._send_to_customers(
+                self.alice, {"subject": "Outage", "channel": "sms"}
+            ),
+            lambda: Message._send_to_customers(
+                self.alice,
+                {"subject": "Outage", "channel": "email", "fallback_channel": "sms"},
+            ),
+            lambda: schedule._run(fields.Datetime.now()),
+            lambda: incident._send_first_notice(),
+        ):
+            with self.assertRaisesRegex(UserError, "Settings > General Settings > SMS"):
+                send()
+        self.assertEqual(Message.sudo().search_count([]), messages_before)
+        self.assertEqual(
+            self.env["customer.message.recipient"].search_count([]), lines_before
+        )
+        self.assertFalse(FakeGateway.received)
+
+        # a provider removed after the message was queued: its lines fail
+        # with the reason, nothing is retried for days
+        params.set_param("sms.endpoint", "http://127.0.0.1:9")
+        message = Message._send_to_customers(
+            self.alice,
+            {
+                "subject": "Outage",
+                "channel": "sms",
+                "scheduled_date": fields.Datetime.now() + timedelta(hours=1),
+            },
+        ).with_env(self.env)
+        params.set_param("sms.endpoint", False)
+        message.scheduled_date = fields.Datetime.now()
+        message._process()
         line = message.recipient_ids
         self.assertEqual(line.state, "error")
         self.assertIn("No SMS provider is set up for", line.failure_reason)
-        self.assertIn("Settings > General Settings > SMS", line.failure_reason)
         self.assertFalse(line.sms_id)
-        self.assertEqual(message.state, "error")
-        self.assertFalse(FakeGateway.received)
 
-        # a registered SMS account (or a gateway, as in the other tests): sent
+        # a gateway (as in the other tests): the same sends go
+        params.set_param("sms.endpoint", gateway)
+        sent = Message._send_to_customers(
+            self.alice, {"subject": "Outage", "channel": "sms"}
+        ).with_env(self.env)
+        self.assertEqual(sent.recipient_ids.state, "sent")
+        self.assertEqual(len(FakeGateway.received), 1)
+        self.assertEqual(len(incident._send_first_notice()), 2, "SMS, then email")
+
+        # a registered SMS account through Odoo's IAP: no setup error
+        params.set_param("sms.endpoint", False)
         self.env["iap.account"].create(
             {
                 "service_id": self.env.ref("sms.iap_service_sms").id,

@@ -1,5 +1,6 @@
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
+from odoo.fields import Domain
 
 from ..models.customer_message import CHANNELS, PORTAL_CHANNELS
 from ..tools import sms as sms_tools
@@ -12,7 +13,10 @@ class CustomerMessageComposer(models.TransientModel):
     holds the choices; customer.message does the sending."""
 
     _name = "customer.message.composer"
-    _inherit = ["customer.message.document.mixin"]
+    _inherit = [
+        "customer.message.document.mixin",
+        "customer.message.audience.filter",
+    ]
     _description = "Customer Message Composer"
 
     step = fields.Selection(
@@ -32,38 +36,14 @@ class CustomerMessageComposer(models.TransientModel):
     partner_ids = fields.Many2many(
         "res.partner", string="Customers", help="Exactly these customers."
     )
-    filter_login = fields.Char(string="Login")
-    status_new = fields.Boolean(string="New")
-    status_active = fields.Boolean(string="Active")
-    status_inactive = fields.Boolean(string="Inactive")
-    status_blocked = fields.Boolean(string="Blocked")
-    billing_recurring = fields.Boolean(string="Recurring payments")
-    billing_prepaid = fields.Boolean(string="Prepaid")
-    filter_name = fields.Char(string="Full name")
-    filter_email = fields.Char(string="Email")
-    filter_phone = fields.Char(string="Phone number")
-    date_added_from = fields.Date(string="Date added from")
-    date_added_to = fields.Date(string="Date added to")
-    category = fields.Selection(
-        selection=[
-            ("all", "All"),
-            ("person", "Private person"),
-            ("company", "Company"),
-        ],
-        default="all",
-        required=True,
-    )
+    # the filters of the mass mode: customer.message.audience.filter, and
+    # the resellers (a many2many to contacts of its own)
     reseller_ids = fields.Many2many(
         "res.partner",
         "customer_message_composer_reseller_rel",
         string="Resellers",
         domain=[("is_reseller", "=", True)],
     )
-    location_ids = fields.Many2many("customer.location", string="Locations")
-    tariff_ids = fields.Many2many("customer.tariff", string="Tariff plans")
-    service_internet = fields.Boolean(string="Internet service")
-    service_voice = fields.Boolean(string="Voice service")
-    service_custom = fields.Boolean(string="Custom service")
     advanced_domain = fields.Char(string="Advanced filter", default="[]")
     recipient_count = fields.Integer(compute="_compute_recipients")
     excluded_count = fields.Integer(compute="_compute_recipients")
@@ -363,6 +343,17 @@ class CustomerMessageComposer(models.TransientModel):
         resolves again."""
         self.ensure_one()
         values = self._prepare_message_values()
+        filters = {}
+        extra = Domain.TRUE
+        if self.mode == "single":
+            extra = Domain("id", "=", self.partner_id.id)
+        else:
+            filters = self._get_filter_values()
+            filters.pop("partner_ids", None)
+            if self.partner_ids:
+                extra = Domain("id", "in", self.partner_ids.ids)
+        if self.advanced_domain and self.advanced_domain != "[]":
+            extra &= self._get_advanced_domain()
         return {
             "name": self.subject,
             "subject": values["subject"],
@@ -376,10 +367,12 @@ class CustomerMessageComposer(models.TransientModel):
             "payment_policy": values["payment_policy"],
             "document_date_from": fields.Date.to_string(values["document_date_from"]),
             "document_date_to": fields.Date.to_string(values["document_date_to"]),
-            "recipient_filter": values["recipient_filter"],
-            "recipient_domain": self.env["customer.message.schedule"]._domain_to_text(
-                self._get_recipient_domain()
-            ),
+            # the same filters, resolved again at each run; the customers
+            # picked one by one and the advanced filter as its domain
+            **filters,
+            "recipient_domain": "[]"
+            if extra.is_true()
+            else self.env["customer.message.schedule"]._domain_to_text(extra),
         }
 
     def action_repeat(self):
@@ -422,12 +415,14 @@ class CustomerMessageComposer(models.TransientModel):
             }
         )
         self.write({"template_id": template.id, "template_name": False})
+        # no "next": the composition stays in its dialog, which the form
+        # reloads (see customer_message_composer_form in static/src); a
+        # reopened dialog would replace it
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
             "params": {
                 "type": "success",
                 "message": self.env._("Template “%(name)s” saved.", name=template.name),
-                "next": self._reopen(),
             },
         }
