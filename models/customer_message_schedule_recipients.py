@@ -26,9 +26,7 @@ class CustomerMessageSchedule(models.Model):
             parts = schedule._describe_filters()
             if schedule.recipient_domain and schedule.recipient_domain != "[]":
                 parts.append(f"{label}: {schedule.recipient_domain}")
-            schedule.recipient_filter = "; ".join(parts) or self.env._(
-                "All customers"
-            )
+            schedule.recipient_filter = "; ".join(parts) or self.env._("All customers")
 
     @api.constrains("recipient_domain")
     def _check_recipient_domain(self):
