@@ -337,7 +337,7 @@ class TestSmsChannel(HttpCase, SMSGatewayCase):
     def test_segments_and_cost_on_the_confirmation(self):
         """The confirmation counts the SMS segments (as rendered, GSM-7 or
         Unicode) times the recipients, and their cost when a price per
-        segment is set; the text field has Odoo's live SMS counter."""
+        segment is set; the text field's counter counts it as rendered."""
         composer = Form(
             self.env["customer.message.composer"].with_user(self.user_sender)
         )
@@ -349,6 +349,11 @@ class TestSmsChannel(HttpCase, SMSGatewayCase):
         composer.partner_ids.add(self.bob)
         composer = composer.save()
         self.assertIn("2 SMS of", composer.sms_segment_info, "over 160: two parts")
+        # the counter under the text: as the previewed customer gets it
+        self.assertEqual(
+            composer.sms_counter,
+            "169 characters, 2 SMS (GSM-7), as sent to Alice Person",
+        )
         self.assertIn("GSM-7", composer.sms_segment_info)
         self.assertEqual(composer.sms_total_segments, 4)
         self.assertFalse(composer.sms_cost)
@@ -361,7 +366,7 @@ class TestSmsChannel(HttpCase, SMSGatewayCase):
         self.assertEqual(composer.sms_total_segments, 2)
         self.assertAlmostEqual(composer.sms_cost, 0.1)
         arch = composer.get_views([(False, "form")])["views"]["form"]["arch"]
-        self.assertIn('widget="sms_widget"', arch)
+        self.assertIn('widget="customer_message_sms"', arch)
 
     def _sms_composer(self, **values):
         composer = Form(
