@@ -408,9 +408,9 @@ class TestSmsChannel(HttpCase, SMSGatewayCase):
         """No SMS provider set up (Odoo's IAP without a registered account,
         no gateway of its own): one gate refuses SMS on every path, clearly
         and before any message or line is made: the composer (a real send
-        and a test), code, a message with an SMS fallback, a recurring
-        message's run, an incident notice (whose email part is not sent
-        either)."""
+        and a test), code, a message with an SMS fallback (recurring
+        messages: tests/automation/test_schedules.py; incident notices:
+        tests/incident/test_incidents.py)."""
         params = self.env["ir.config_parameter"].sudo()
         gateway = params.get_param("sms.endpoint")
         params.set_param("sms.endpoint", False)
@@ -421,25 +421,6 @@ class TestSmsChannel(HttpCase, SMSGatewayCase):
         for action in (composer.action_send, composer.action_send_test):
             with self.assertRaisesRegex(UserError, "No SMS provider is set up for"):
                 action()
-        schedule = self.env["customer.message.schedule"].create(
-            {
-                "name": "Monthly SMS",
-                "subject": "Your monthly news",
-                "channel": "sms",
-                "recipient_domain": repr([("id", "=", self.alice.id)]),
-            }
-        )
-        location = self.env["customer.location"].create({"name": "Riverside"})
-        self.alice.location_id = location
-        incident = self.env["customer.incident"].create(
-            {
-                "name": "Fiber cut",
-                "kind": "outage",
-                "tz": "UTC",
-                "public_description": "A cable was cut.",
-                "location_ids": [fields.Command.set(location.ids)],
-            }
-        )
         messages_before = Message.sudo().search_count([])
         lines_before = self.env["customer.message.recipient"].search_count([])
         for send in (
@@ -450,8 +431,6 @@ class TestSmsChannel(HttpCase, SMSGatewayCase):
                 self.alice,
                 {"subject": "Outage", "channel": "email", "fallback_channel": "sms"},
             ),
-            lambda: schedule._run(fields.Datetime.now()),
-            lambda: incident._send_first_notice(),
         ):
             with self.assertRaisesRegex(UserError, "Settings > General Settings > SMS"):
                 send()
@@ -487,7 +466,6 @@ class TestSmsChannel(HttpCase, SMSGatewayCase):
         ).with_env(self.env)
         self.assertEqual(sent.recipient_ids.state, "sent")
         self.assertEqual(len(FakeGateway.received), 1)
-        self.assertEqual(len(incident._send_first_notice()), 2, "SMS, then email")
 
         # a registered SMS account through Odoo's IAP: no setup error
         params.set_param("sms.endpoint", False)

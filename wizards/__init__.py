@@ -1,7 +1,8 @@
 from . import customer_message_composer
 from . import customer_message_composer_recipients
 from . import customer_message_composer_preview
-from . import privacy_lookup_wizard
-from . import privacy_lookup_wizard_line
 from . import customer_message_composer_send_once
 from . import customer_message_composer_summary
+
+# Feature packages
+from . import automation
