@@ -5,3 +5,5 @@ from . import res_partner_consent
 from . import phone_blacklist
 from . import customer_message_consent_log
 from . import customer_message_recipient
+from . import customer_message_complaint
+from . import customer_message_breaker
