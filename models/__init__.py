@@ -3,6 +3,7 @@ from . import customer_location
 from . import customer_tariff
 from . import customer_service
 from . import customer_message_document_mixin
+from . import customer_message_audience_filter
 from . import customer_message_setup_mixin
 from . import customer_message_clock_mixin
 from . import customer_message

@@ -3,8 +3,13 @@ from odoo import fields, models
 INVOICE_POLICIES = [
     ("none", "None"),
     ("last", "Last one"),
+    ("last_unpaid", "Last unpaid one"),
     ("unpaid", "All unpaid"),
     ("range", "All in the date range"),
+]
+# a draft is never paid: "Last unpaid one" is an invoices' rule only
+PROFORMA_POLICIES = [
+    policy for policy in INVOICE_POLICIES if policy[0] != "last_unpaid"
 ]
 PAYMENT_POLICIES = [
     ("none", "None"),
@@ -24,7 +29,7 @@ class CustomerMessageDocumentMixin(models.AbstractModel):
         selection=INVOICE_POLICIES, string="Invoices", default="none", required=True
     )
     proforma_policy = fields.Selection(
-        selection=INVOICE_POLICIES,
+        selection=PROFORMA_POLICIES,
         string="Pro-forma invoices",
         default="none",
         required=True,

@@ -93,7 +93,7 @@ class CustomerMessage(models.Model):
             if policy == "none":
                 continue
             domain = base & invoices & Domain("state", "=", state)
-            if policy == "unpaid" and state == "posted":
+            if policy in ("unpaid", "last_unpaid") and state == "posted":
                 domain &= Domain("payment_state", "in", ("not_paid", "partial"))
             domain &= self._get_date_domain(
                 policy, "invoice_date" if state == "posted" else "date"
@@ -124,9 +124,9 @@ class CustomerMessage(models.Model):
 
     @api.model
     def _keep_last(self, records, policy):
-        """With the "last one" rule, the newest record of each customer (the
-        records come newest first)."""
-        if policy != "last":
+        """With the "last one" rules ("Last one", "Last unpaid one"), the
+        newest record of each customer (the records come newest first)."""
+        if policy not in ("last", "last_unpaid"):
             return records
         seen = set()
         kept = records.browse()

@@ -389,6 +389,18 @@ class CustomerMessage(models.Model):
     # ------------------------------------------------------------------
 
     @api.model
+    def _check_channels_ready(self, channels, company=None):
+        """The gate of every send (``_send_to_customers``: the composer,
+        incident notices, recurring messages, reminder rules, server actions,
+        fallbacks, code) and of the composer's checks: a channel that nothing
+        can carry is refused with the reason, before any message or line is
+        made (an SMS without a provider would only fail on every line)."""
+        if "sms" in channels:
+            error = self._get_sms_setup_error(company)
+            if error:
+                raise UserError(error)
+
+    @api.model
     def _get_sms_setup_error(self, company=None):
         """Why the company cannot send SMS at all, in words, or None.
 

@@ -65,6 +65,10 @@ class CustomerMessage(models.Model):
         company = self.env["res.company"].browse(values.get("company_id"))
         if key and (first := self._get_message_by_key(key, company, key_origin)):
             return first
+        self._check_channels_ready(
+            {values.get("channel") or "email", values.get("fallback_channel")},
+            company or self.env.company,
+        )
         values = dict(values)
         if values.get("body_html"):
             # the {{ placeholders }} typed in the text work in the body too

@@ -6,7 +6,11 @@ from odoo.exceptions import ValidationError
 from odoo.tools import SQL
 
 from .customer_message import CHANNELS
-from .customer_message_document_mixin import INVOICE_POLICIES, PAYMENT_POLICIES
+from .customer_message_document_mixin import (
+    INVOICE_POLICIES,
+    PAYMENT_POLICIES,
+    PROFORMA_POLICIES,
+)
 
 
 class MailTemplate(models.Model):
@@ -34,7 +38,7 @@ class MailTemplate(models.Model):
         selection=INVOICE_POLICIES, string="Invoices", default="none"
     )
     customer_message_proforma_policy = fields.Selection(
-        selection=INVOICE_POLICIES, string="Pro-forma invoices", default="none"
+        selection=PROFORMA_POLICIES, string="Pro-forma invoices", default="none"
     )
     customer_message_payment_policy = fields.Selection(
         selection=PAYMENT_POLICIES, string="Payment receipts", default="none"

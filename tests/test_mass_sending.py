@@ -1,4 +1,4 @@
-from datetime import date
+from datetime import date, timedelta
 
 from odoo.exceptions import UserError
 from odoo.tests import Form, HttpCase, tagged
@@ -531,13 +531,55 @@ class TestComposerTour(BrowserTour, HttpCase, SendingCase):
 
     def test_walkthrough_tour(self):
         """Single and mass, every channel, documents, preview, confirmation:
-        no technical label anywhere (NewId_..., False)."""
+        no technical label anywhere (NewId_..., False); the layout (no empty
+        band, a bordered text with a placeholder), no customer created from
+        the pickers, List them before a subject, the approval warning while
+        composing, Save as template in place, the SMS counted as rendered
+        while typing; then the click targets: the simplest send from
+        Messages > Create in 5 clicks, and a mass send to the Active
+        customers of one location, each with their last unpaid invoice, in 8
+        or fewer."""
         self.env["res.partner"].create(
             {"name": "Nomail Person", "customer_status": "active"}
         )
         self._create_invoice(self.alice, 42.0, post=False)
+        old_unpaid = self._create_invoice(
+            self.alice, 10.0, invoice_date=date.today() - timedelta(days=40)
+        )
+        last_unpaid = self._create_invoice(self.alice, 20.0)
+        self._pay(self._create_invoice(self.alice, 30.0))  # paid: not sent
+        bob_unpaid = self._create_invoice(self.bob, 25.0)
+        self.bob.location_id = self.location_north
+        # her SMS are counted as she gets them
+        self.alice.write(
+            {"phone": "+32 470 12 34 56", "country_id": self.env.ref("base.be").id}
+        )
         self.env["ir.config_parameter"].sudo().set_param("sms.endpoint", False)
+        # more than one customer waits for approval: the composer warns
+        self.env["ir.config_parameter"].sudo().set_param(
+            "customer_messages.approval_threshold", 1
+        )
+        self.user_messages.group_ids += self.env.ref("mail.group_mail_template_editor")
         self.start_tour("/odoo", "customer_messages_walkthrough", login="cm_user")
+        template = self.env["mail.template"].search([("name", "=", "Documents letter")])
+        self.assertEqual(template.customer_message_proforma_policy, "last")
+
+        simplest = self.env["customer.message"].search(
+            [("subject", "=", "Works tonight")]
+        )
+        self.assertEqual(simplest.recipient_ids.partner_id, self.alice)
+        self.assertIn("The street is closed from 8 pm.", simplest.body_html)
+
+        mass = self.env["customer.message"].search(
+            [("subject", "=", "Your last invoice is unpaid")]
+        )
+        self.assertEqual(mass.invoice_policy, "last_unpaid")
+        self.assertEqual(mass.recipient_ids.partner_id, self.alice | self.bob)
+        self.assertIn("North Town", mass.recipient_filter)
+        documents = mass._get_documents(self.alice | self.bob)
+        self.assertEqual(documents[self.alice][0], last_unpaid)
+        self.assertNotIn(old_unpaid, documents[self.alice][0])
+        self.assertEqual(documents[self.bob][0], bob_unpaid)
 
     def test_simplest_tour(self):
         """One customer, email, subject and text, Send: from the customer's

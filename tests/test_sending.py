@@ -1,3 +1,5 @@
+from datetime import date, timedelta
+
 from lxml import etree
 
 from odoo import Command
@@ -422,7 +424,8 @@ class TestSingleSend(SendingCase):
         composer.template_name = "Welcome pack"
         action = composer.action_save_as_template()
         self.assertEqual(action["params"]["message"], "Template “Welcome pack” saved.")
-        self.assertEqual(action["params"]["next"]["res_id"], composer.id)
+        # the composition stays in its dialog: nothing reopens it
+        self.assertNotIn("next", action["params"])
         template = composer.template_id
         self.assertEqual(template.name, "Welcome pack")
         self.assertEqual(template.subject, "Welcome {{ object.name }}")
@@ -568,3 +571,41 @@ Subject: Hello
         with self.assertRaisesRegex(UserError, "valid test email"):
             composer.action_send_test()
         self.assertEqual(Message.search([]), messages, "nothing was sent")
+
+    def test_last_unpaid_invoice_rule(self):
+        """Invoices: "Last unpaid one" attaches each customer's newest posted
+        invoice not fully paid ("Last one" would be the paid one); the
+        composer says in words which documents each customer gets."""
+        older = self._create_invoice(
+            self.alice, 10.0, invoice_date=date.today() - timedelta(days=40)
+        )
+        last_unpaid = self._create_invoice(self.alice, 20.0)
+        paid = self._create_invoice(self.alice, 30.0)
+        self._pay(paid)
+        bob_unpaid = self._create_invoice(self.bob, 25.0)
+        composer = self._compose(
+            mode="mass",
+            status_active=True,
+            subject="Your last invoice",
+            invoice_policy="last_unpaid",
+        )
+        self.assertEqual(
+            composer.documents_summary,
+            "Each customer gets their last unpaid invoice, as a PDF.",
+        )
+        message = self.env["customer.message"].new(composer._prepare_message_values())
+        documents = message._get_documents(self.alice | self.bob)
+        self.assertEqual(documents[self.alice][0], last_unpaid)
+        self.assertNotIn(older, documents[self.alice][0])
+        self.assertEqual(documents[self.bob][0], bob_unpaid)
+        message.invoice_policy = "last"
+        self.assertEqual(message._get_documents(self.alice)[self.alice][0], paid)
+        # a draft is never paid: not a rule of pro-formas
+        proforma_rules = dict(
+            self.env["customer.message"]._fields["proforma_policy"].selection
+        )
+        self.assertNotIn("last_unpaid", proforma_rules)
+        composer.invoice_policy = "none"
+        self.assertEqual(
+            composer.documents_summary, "No financial document is attached."
+        )

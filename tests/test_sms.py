@@ -337,7 +337,7 @@ class TestSmsChannel(HttpCase, SMSGatewayCase):
     def test_segments_and_cost_on_the_confirmation(self):
         """The confirmation counts the SMS segments (as rendered, GSM-7 or
         Unicode) times the recipients, and their cost when a price per
-        segment is set; the text field has Odoo's live SMS counter."""
+        segment is set; the text field's counter counts it as rendered."""
         composer = Form(
             self.env["customer.message.composer"].with_user(self.user_sender)
         )
@@ -349,6 +349,11 @@ class TestSmsChannel(HttpCase, SMSGatewayCase):
         composer.partner_ids.add(self.bob)
         composer = composer.save()
         self.assertIn("2 SMS of", composer.sms_segment_info, "over 160: two parts")
+        # the counter under the text: as the previewed customer gets it
+        self.assertEqual(
+            composer.sms_counter,
+            "169 characters, 2 SMS (GSM-7), as sent to Alice Person",
+        )
         self.assertIn("GSM-7", composer.sms_segment_info)
         self.assertEqual(composer.sms_total_segments, 4)
         self.assertFalse(composer.sms_cost)
@@ -361,7 +366,7 @@ class TestSmsChannel(HttpCase, SMSGatewayCase):
         self.assertEqual(composer.sms_total_segments, 2)
         self.assertAlmostEqual(composer.sms_cost, 0.1)
         arch = composer.get_views([(False, "form")])["views"]["form"]["arch"]
-        self.assertIn('widget="sms_widget"', arch)
+        self.assertIn('widget="customer_message_sms"', arch)
 
     def _sms_composer(self, **values):
         composer = Form(
@@ -401,32 +406,69 @@ class TestSmsChannel(HttpCase, SMSGatewayCase):
     @mute_logger("odoo.addons.iap.tools.iap_tools")
     def test_no_sms_provider(self):
         """No SMS provider set up (Odoo's IAP without a registered account,
-        no gateway of its own): the composer says so clearly, for a real
-        send and a test alike; a send from code fails its lines with that
-        reason at once, instead of "Server Error" retried for days."""
+        no gateway of its own): one gate refuses SMS on every path, clearly
+        and before any message or line is made: the composer (a real send
+        and a test), code, a message with an SMS fallback (recurring
+        messages: tests/automation/test_schedules.py; incident notices:
+        tests/incident/test_incidents.py)."""
         params = self.env["ir.config_parameter"].sudo()
+        gateway = params.get_param("sms.endpoint")
         params.set_param("sms.endpoint", False)
+        Message = self.env["customer.message"].with_user(self.user_sender)
         composer = self._sms_composer(
             test_partner_id=self.alice, test_phone="+32 470 99 88 77"
         )
         for action in (composer.action_send, composer.action_send_test):
             with self.assertRaisesRegex(UserError, "No SMS provider is set up for"):
                 action()
-        message = (
-            self.env["customer.message"]
-            .with_user(self.user_sender)
-            ._send_to_customers(self.alice, {"subject": "Outage", "channel": "sms"})
-            .with_env(self.env)
+        messages_before = Message.sudo().search_count([])
+        lines_before = self.env["customer.message.recipient"].search_count([])
+        for send in (
+            lambda: Message._send_to_customers(
+                self.alice, {"subject": "Outage", "channel": "sms"}
+            ),
+            lambda: Message._send_to_customers(
+                self.alice,
+                {"subject": "Outage", "channel": "email", "fallback_channel": "sms"},
+            ),
+        ):
+            with self.assertRaisesRegex(UserError, "Settings > General Settings > SMS"):
+                send()
+        self.assertEqual(Message.sudo().search_count([]), messages_before)
+        self.assertEqual(
+            self.env["customer.message.recipient"].search_count([]), lines_before
         )
+        self.assertFalse(FakeGateway.received)
+
+        # a provider removed after the message was queued: its lines fail
+        # with the reason, nothing is retried for days
+        params.set_param("sms.endpoint", "http://127.0.0.1:9")
+        message = Message._send_to_customers(
+            self.alice,
+            {
+                "subject": "Outage",
+                "channel": "sms",
+                "scheduled_date": fields.Datetime.now() + timedelta(hours=1),
+            },
+        ).with_env(self.env)
+        params.set_param("sms.endpoint", False)
+        message.scheduled_date = fields.Datetime.now()
+        message._process()
         line = message.recipient_ids
         self.assertEqual(line.state, "error")
         self.assertIn("No SMS provider is set up for", line.failure_reason)
-        self.assertIn("Settings > General Settings > SMS", line.failure_reason)
         self.assertFalse(line.sms_id)
-        self.assertEqual(message.state, "error")
-        self.assertFalse(FakeGateway.received)
 
-        # a registered SMS account (or a gateway, as in the other tests): sent
+        # a gateway (as in the other tests): the same sends go
+        params.set_param("sms.endpoint", gateway)
+        sent = Message._send_to_customers(
+            self.alice, {"subject": "Outage", "channel": "sms"}
+        ).with_env(self.env)
+        self.assertEqual(sent.recipient_ids.state, "sent")
+        self.assertEqual(len(FakeGateway.received), 1)
+
+        # a registered SMS account through Odoo's IAP: no setup error
+        params.set_param("sms.endpoint", False)
         self.env["iap.account"].create(
             {
                 "service_id": self.env.ref("sms.iap_service_sms").id,

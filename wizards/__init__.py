@@ -2,6 +2,7 @@ from . import customer_message_composer
 from . import customer_message_composer_recipients
 from . import customer_message_composer_preview
 from . import customer_message_composer_send_once
+from . import customer_message_composer_summary
 
 # Feature packages
 from . import automation

@@ -12,7 +12,10 @@ class CustomerMessageComposer(models.TransientModel):
     holds the choices; customer.message does the sending."""
 
     _name = "customer.message.composer"
-    _inherit = ["customer.message.document.mixin"]
+    _inherit = [
+        "customer.message.document.mixin",
+        "customer.message.audience.filter",
+    ]
     _description = "Customer Message Composer"
 
     step = fields.Selection(
@@ -32,38 +35,14 @@ class CustomerMessageComposer(models.TransientModel):
     partner_ids = fields.Many2many(
         "res.partner", string="Customers", help="Exactly these customers."
     )
-    filter_login = fields.Char(string="Login")
-    status_new = fields.Boolean(string="New")
-    status_active = fields.Boolean(string="Active")
-    status_inactive = fields.Boolean(string="Inactive")
-    status_blocked = fields.Boolean(string="Blocked")
-    billing_recurring = fields.Boolean(string="Recurring payments")
-    billing_prepaid = fields.Boolean(string="Prepaid")
-    filter_name = fields.Char(string="Full name")
-    filter_email = fields.Char(string="Email")
-    filter_phone = fields.Char(string="Phone number")
-    date_added_from = fields.Date(string="Date added from")
-    date_added_to = fields.Date(string="Date added to")
-    category = fields.Selection(
-        selection=[
-            ("all", "All"),
-            ("person", "Private person"),
-            ("company", "Company"),
-        ],
-        default="all",
-        required=True,
-    )
+    # the filters of the mass mode: customer.message.audience.filter, and
+    # the resellers (a many2many to contacts of its own)
     reseller_ids = fields.Many2many(
         "res.partner",
         "customer_message_composer_reseller_rel",
         string="Resellers",
         domain=[("is_reseller", "=", True)],
     )
-    location_ids = fields.Many2many("customer.location", string="Locations")
-    tariff_ids = fields.Many2many("customer.tariff", string="Tariff plans")
-    service_internet = fields.Boolean(string="Internet service")
-    service_voice = fields.Boolean(string="Voice service")
-    service_custom = fields.Boolean(string="Custom service")
     advanced_domain = fields.Char(string="Advanced filter", default="[]")
     recipient_count = fields.Integer(compute="_compute_recipients")
     excluded_count = fields.Integer(compute="_compute_recipients")
@@ -383,12 +362,14 @@ class CustomerMessageComposer(models.TransientModel):
             }
         )
         self.write({"template_id": template.id, "template_name": False})
+        # no "next": the composition stays in its dialog, which the form
+        # reloads (see customer_message_composer_form in static/src); a
+        # reopened dialog would replace it
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
             "params": {
                 "type": "success",
                 "message": self.env._("Template “%(name)s” saved.", name=template.name),
-                "next": self._reopen(),
             },
         }

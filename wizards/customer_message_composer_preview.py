@@ -207,9 +207,9 @@ class CustomerMessageComposer(models.TransientModel):
         if self.channel == "sms":
             if not (self.sms_body or self.subject):
                 raise UserError(self.env._("The SMS needs a text."))
-            setup_error = self.env["customer.message"]._get_sms_setup_error()
-            if setup_error:
-                raise UserError(setup_error)
+        # the gate of every send (see customer.message._check_channels_ready)
+        fallback = self.fallback_channel if self.channel != "sms" else False
+        self.env["customer.message"]._check_channels_ready({self.channel, fallback})
 
     def _check_recipients(self):
         if not self.recipient_count:

@@ -5,43 +5,13 @@ from odoo.exceptions import UserError
 from odoo.fields import Domain
 from odoo.tools.safe_eval import safe_eval
 
-# The filters of the mass mode. A new filter is a composer field and a row
-# here: the recipients' domain, the description kept in the history and the
-# recount all follow these tables.
-# Ticked choices: {customer field: {composer boolean: value}}
-CHOICE_FILTERS = {
-    "customer_status": {
-        "status_new": "new",
-        "status_active": "active",
-        "status_inactive": "inactive",
-        "status_blocked": "blocked",
-    },
-    "billing_type": {"billing_recurring": "recurring", "billing_prepaid": "prepaid"},
-    "service_ids.service_type": {
-        "service_internet": "internet",
-        "service_voice": "voice",
-        "service_custom": "custom",
-    },
-}
-# Typed or picked values: (composer field, customer field, operator)
-VALUE_FILTERS = [
-    ("partner_ids", "id", "in"),
-    ("filter_login", "customer_login", "ilike"),
-    ("filter_name", "name", "ilike"),
-    ("filter_email", "email", "ilike"),
-    ("filter_phone", "phone", "ilike"),
-    ("date_added_from", "customer_since", ">="),
-    ("date_added_to", "customer_since", "<="),
-    ("reseller_ids", "reseller_id", "in"),
-    ("location_ids", "location_id", "in"),
-    ("tariff_ids", "service_ids.tariff_id", "in"),
-]
-FILTER_FIELDS = (
-    *(choice for choices in CHOICE_FILTERS.values() for choice in choices),
-    *(fname for fname, _field, _operator in VALUE_FILTERS),
-    "category",
-    "advanced_domain",
+from ..models.customer_message_audience_filter import (
+    FILTER_FIELDS as AUDIENCE_FILTER_FIELDS,
 )
+
+# the filters of the mass mode (see customer_message_audience_filter.py),
+# the advanced one beside them
+FILTER_FIELDS = (*AUDIENCE_FILTER_FIELDS, "advanced_domain")
 EXCLUSIONS_SHOWN = 20
 
 
@@ -56,19 +26,7 @@ class CustomerMessageComposer(models.TransientModel):
         self.ensure_one()
         if self.mode == "single":
             return Domain("id", "=", self.partner_id.id)
-        domain = Domain("customer_status", "!=", False)
-        for customer_field, choices in CHOICE_FILTERS.items():
-            values = [value for choice, value in choices.items() if self[choice]]
-            if values:
-                domain &= Domain(customer_field, "in", values)
-        for fname, customer_field, operator in VALUE_FILTERS:
-            value = self[fname]
-            if value:
-                if isinstance(value, models.BaseModel):
-                    value = value.ids
-                domain &= Domain(customer_field, operator, value)
-        if self.category != "all":
-            domain &= Domain("is_company", "=", self.category == "company")
+        domain = self._get_filter_domain()
         if self.advanced_domain and self.advanced_domain != "[]":
             domain &= self._get_advanced_domain()
         return domain
@@ -114,32 +72,10 @@ class CustomerMessageComposer(models.TransientModel):
                 ).display_name,
             )
 
-        def label(fname):
-            return self._fields[fname].get_description(self.env)["string"]
-
-        parts = []
-        for customer_field, choices in CHOICE_FILTERS.items():
-            chosen = [label(choice) for choice in choices if self[choice]]
-            if chosen:
-                title = (
-                    self.env["res.partner"]
-                    ._fields[customer_field.split(".")[0]]
-                    .get_description(self.env)["string"]
-                )
-                parts.append(f"{title}: {', '.join(chosen)}")
-        for fname, _customer_field, _operator in VALUE_FILTERS:
-            value = self[fname]
-            if value:
-                if fname == "partner_ids":
-                    value = ", ".join(str(partner_id) for partner_id in value.ids)
-                elif isinstance(value, models.BaseModel):
-                    value = ", ".join(value.mapped("display_name"))
-                parts.append(f"{label(fname)}: {value}")
-        if self.category != "all":
-            category = dict(self._fields["category"]._description_selection(self.env))
-            parts.append(f"{label('category')}: {category[self.category]}")
+        parts = self._describe_filters()
+        label = self._fields["advanced_domain"].get_description(self.env)["string"]
         if self.advanced_domain and self.advanced_domain != "[]":
-            parts.append(f"{label('advanced_domain')}: {self.advanced_domain}")
+            parts.append(f"{label}: {self.advanced_domain}")
         return "; ".join(parts) or self.env._("All customers")
 
     def _get_message_model(self):

@@ -1,5 +1,6 @@
 from . import customer_message_automation
 from . import customer_message_schedule
+from . import customer_message_schedule_recipients
 from . import ir_actions_server
 from . import customer_message_triggers
 from . import customer_message_rule

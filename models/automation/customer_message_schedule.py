@@ -1,13 +1,10 @@
-import ast
 import calendar
-import json
 import logging
 from datetime import timedelta
 
 from dateutil.relativedelta import relativedelta
 
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
 from odoo.fields import Domain
 
 from odoo.addons.base.models.res_partner import _tz_get
@@ -32,6 +29,7 @@ class CustomerMessageSchedule(models.Model):
     _name = "customer.message.schedule"
     _inherit = [
         "customer.message.document.mixin",
+        "customer.message.audience.filter",
         "customer.message.setup.mixin",
         "customer.message.clock.mixin",
     ]
@@ -78,15 +76,29 @@ class CustomerMessageSchedule(models.Model):
         string="Attachments",
         help="Files sent to every recipient of every run.",
     )
+    # the recipients: the composer's filters (customer.message.audience.filter,
+    # resolved again at each run), the resellers, and an advanced filter
+    reseller_ids = fields.Many2many(
+        "res.partner",
+        "customer_message_schedule_reseller_rel",
+        "schedule_id",
+        "partner_id",
+        string="Resellers",
+        domain=[("is_reseller", "=", True)],
+    )
     recipient_domain = fields.Text(
-        string="Recipients domain",
+        string="Advanced filter",
         required=True,
         default="[]",
-        help="The customers each run is sent to, as a domain on contacts, "
-        "resolved again at each run.",
+        help="Customers matching the filters above must also match this "
+        "domain on contacts.",
     )
     recipient_filter = fields.Text(
-        string="Recipients filter", help="The recipients' filter in words."
+        string="Recipients filter",
+        compute="_compute_recipient_filter",
+        store=True,
+        readonly=False,
+        help="The recipients' filter in words.",
     )
     # --- recurrence
     interval_type = fields.Selection(
@@ -168,11 +180,6 @@ class CustomerMessageSchedule(models.Model):
         )
         for schedule in self:
             schedule.message_count = counts.get(schedule, 0)
-
-    @api.constrains("recipient_domain")
-    def _check_recipient_domain(self):
-        for schedule in self:
-            schedule._get_recipient_domain()
 
     @api.constrains("template_id")
     def _check_template_model(self):
@@ -299,43 +306,6 @@ class CustomerMessageSchedule(models.Model):
     # ------------------------------------------------------------------
     # SENDING
     # ------------------------------------------------------------------
-
-    def _get_recipient_domain(self):
-        """The recipients' domain, checked against the customers' fields."""
-        self.ensure_one()
-        try:
-            domain = Domain(ast.literal_eval(self.recipient_domain or "[]"))
-            domain.validate(self.env["res.partner"])
-        except (ValueError, TypeError, KeyError, SyntaxError) as error:
-            raise ValidationError(
-                self.env._(
-                    "The recipients of %(name)s are not a valid filter on "
-                    "customers: %(error)s",
-                    name=self.name,
-                    error=error,
-                )
-            ) from error
-        return domain
-
-    def _get_recipients(self):
-        """The customers matching the filter now, as the schedule's user
-        finds them in its company (as the composer does)."""
-        self.ensure_one()
-        Partner = self.env["res.partner"].with_company(self.company_id)
-        if self.user_id:
-            Partner = Partner.with_user(self.user_id).with_context(
-                allowed_company_ids=self.company_id.ids
-            )
-        domain = self._get_recipient_domain() & Domain(
-            "company_id", "in", [False, self.company_id.id]
-        )
-        partners = Partner.search(domain, order="id")
-        return partners.with_env(self.env)
-
-    @api.model
-    def _domain_to_text(self, domain):
-        """A domain as the text kept on the schedule (dates as strings)."""
-        return repr(json.loads(json.dumps(list(Domain(domain)), default=str)))
 
     def _prepare_message_values(self):
         self.ensure_one()

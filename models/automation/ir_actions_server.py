@@ -3,7 +3,11 @@ from odoo.fields import Domain
 from odoo.tools.safe_eval import safe_eval
 
 from ..customer_message import CHANNELS
-from ..customer_message_document_mixin import INVOICE_POLICIES, PAYMENT_POLICIES
+from ..customer_message_document_mixin import (
+    INVOICE_POLICIES,
+    PAYMENT_POLICIES,
+    PROFORMA_POLICIES,
+)
 
 
 class IrActionsServer(models.Model):
@@ -41,7 +45,7 @@ class IrActionsServer(models.Model):
         selection=INVOICE_POLICIES, string="Attach invoices", default="none"
     )
     customer_message_proforma_policy = fields.Selection(
-        selection=INVOICE_POLICIES, string="Attach pro-forma invoices", default="none"
+        selection=PROFORMA_POLICIES, string="Attach pro-forma invoices", default="none"
     )
     customer_message_payment_policy = fields.Selection(
         selection=PAYMENT_POLICIES, string="Attach payment receipts", default="none"

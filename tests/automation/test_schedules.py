@@ -3,7 +3,7 @@ from datetime import date, datetime, timedelta
 import psycopg2.errors
 
 from odoo import Command, fields
-from odoo.exceptions import AccessError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import Form, HttpCase, freeze_time, tagged
 from odoo.tools import mute_logger
 
@@ -28,7 +28,6 @@ class TestSchedules(SendingCase):
                 "recipient_domain": repr(
                     [("location_id", "=", self.location_north.id)]
                 ),
-                "recipient_filter": "Locations: North Town",
                 "interval_type": "days",
                 "interval_number": 7,
                 "hour": 8.0,
@@ -262,6 +261,57 @@ class TestSchedules(SendingCase):
         )
         self.assertEqual(found, schedule)
 
+    def test_sms_run_refused_without_provider(self):
+        """A run by SMS without an SMS provider is refused with the reason
+        before any message or line is made (the cron logs it and goes on);
+        with a provider, the same run is sent."""
+        params = self.env["ir.config_parameter"].sudo()
+        params.set_param("sms.endpoint", False)
+        schedule = self._schedule(channel="sms")
+        with self.assertRaisesRegex(UserError, "No SMS provider is set up for"):
+            schedule._run(fields.Datetime.now())
+        self.assertFalse(schedule.message_ids)
+        self._make_due(schedule)
+        with mute_logger(
+            "odoo.addons.customer_messages.models.automation.customer_message_schedule"
+        ):
+            self._run_schedules()
+        self.assertFalse(schedule.message_ids, "logged, nothing recorded")
+        params.set_param("sms.endpoint", "http://127.0.0.1:9")  # nobody there
+        message = schedule._run(fields.Datetime.now())
+        self.assertEqual(message.channel, "sms")
+        self.assertEqual(message.recipient_ids.partner_id, self.alice)
+
+    def test_filters_of_the_composer(self):
+        """A recurring message picks its customers with the composer's own
+        filters (no domain to write), resolved again at each run: only
+        customers, never every contact."""
+        north_inactive = self._create_customer(
+            "Nora Former",
+            email="nora@example.com",
+            customer_status="inactive",
+            location_id=self.location_north.id,
+        )
+        contact = self.env["res.partner"].create(
+            {"name": "Plain Contact", "email": "contact@example.com"}
+        )
+        schedule = self._schedule(
+            recipient_domain="[]",
+            status_active=True,
+            location_ids=[Command.set(self.location_north.ids)],
+        )
+        self.assertEqual(
+            schedule.recipient_filter, "Customer status: Active; Locations: North Town"
+        )
+        self.assertEqual(schedule._get_recipients(), self.alice)
+        # no filter at all: every customer, and customers only
+        schedule.write({"status_active": False, "location_ids": [Command.clear()]})
+        recipients = schedule._get_recipients()
+        self.assertIn(self.bob, recipients)
+        self.assertIn(north_inactive, recipients)
+        self.assertNotIn(contact, recipients)
+        self.assertEqual(schedule.recipient_filter, "All customers")
+
     def test_repeat_from_the_composer(self):
         composer = self._compose(
             user=self.user_sender,
@@ -281,6 +331,8 @@ class TestSchedules(SendingCase):
         form = Form(Schedule)
         self.assertEqual(form.name, "Hello {{ object.name }}")
         self.assertEqual(form.recipient_filter, "Locations: North Town")
+        self.assertEqual(form.location_ids[:], self.location_north)
+        self.assertEqual(form.recipient_domain, "[]")
         self.assertEqual(form.invoice_policy, "unpaid")
         form.interval_type = "monthly"
         form.month_day = 15
@@ -310,7 +362,10 @@ class TestScheduleTour(BrowserTour, HttpCase, SendingCase):
         self.assertEqual(schedule.interval_type, "days")
         self.assertEqual(schedule.interval_number, 7)
         self.assertEqual(schedule.user_id, self.user_sender)
-        self.assertEqual(schedule.recipient_filter, "Locations: North Town")
+        self.assertIn("Locations: North Town", schedule.recipient_filter)
+        self.assertTrue(schedule.status_active)
+        self.assertEqual(schedule.location_ids, self.location_north)
+        self.assertEqual(schedule.recipient_domain, "[]", "no domain")
         schedule.next_run = fields.Datetime.now() - timedelta(minutes=5)
         self.env["customer.message.schedule"]._cron_run_schedules()
         self.env["customer.message"]._cron_process()

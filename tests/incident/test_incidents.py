@@ -168,6 +168,28 @@ class TestIncidents(IncidentCase):
         )
         self.assertEqual(count_queries(), (42, queries))
 
+    def test_notice_refused_without_sms_provider(self):
+        """No SMS provider: the notice is refused with the reason before
+        anything is recorded (neither its SMS nor its email part: not 13 of
+        14 lines failing); with one, the same notice goes."""
+        params = self.env["ir.config_parameter"].sudo()
+        gateway = params.get_param("sms.endpoint")
+        params.set_param("sms.endpoint", False)
+        incident = self._incident()
+        with self.assertRaisesRegex(UserError, "No SMS provider is set up for"):
+            incident.with_user(self.user_sender).action_send_notice()
+        self.assertFalse(incident.notice_message_ids)
+        self.assertFalse(
+            self.env["customer.message.recipient"].search(
+                [("partner_id", "in", (self.alice | self.carol).ids)]
+            )
+        )
+        self.assertFalse(self.arrivals)
+        params.set_param("sms.endpoint", gateway)
+        incident.with_user(self.user_sender).action_send_notice()
+        self.assertEqual(len(incident.notice_message_ids), 2, "SMS, then email")
+        self.assertEqual(self.arrivals, ["sms", "sms", "email", "email"])
+
     def test_first_notice_sms_then_email_and_portal(self):
         incident = self._incident(date_end=fields.Datetime.now() + timedelta(hours=4))
         incident.action_send_notice()

@@ -1,4 +1,5 @@
 from odoo import fields, models
+from odoo.fields import Domain
 
 
 class CustomerMessageComposer(models.TransientModel):
@@ -7,11 +8,21 @@ class CustomerMessageComposer(models.TransientModel):
     _inherit = "customer.message.composer"
 
     def _prepare_schedule_values(self):
-        """The recurring message this composition makes: the same content and
-        document rules, the recipients' filter kept as a domain each run
-        resolves again."""
+        """The recurring message this composition makes: the same content,
+        document rules and customer filters, resolved again at each run."""
         self.ensure_one()
         values = self._prepare_message_values()
+        filters = {}
+        extra = Domain.TRUE
+        if self.mode == "single":
+            extra = Domain("id", "=", self.partner_id.id)
+        else:
+            filters = self._get_filter_values()
+            filters.pop("partner_ids", None)
+            if self.partner_ids:
+                extra = Domain("id", "in", self.partner_ids.ids)
+        if self.advanced_domain and self.advanced_domain != "[]":
+            extra &= self._get_advanced_domain()
         return {
             "name": self.subject,
             "subject": values["subject"],
@@ -25,10 +36,12 @@ class CustomerMessageComposer(models.TransientModel):
             "payment_policy": values["payment_policy"],
             "document_date_from": fields.Date.to_string(values["document_date_from"]),
             "document_date_to": fields.Date.to_string(values["document_date_to"]),
-            "recipient_filter": values["recipient_filter"],
-            "recipient_domain": self.env["customer.message.schedule"]._domain_to_text(
-                self._get_recipient_domain()
-            ),
+            # the same filters, resolved again at each run; the customers
+            # picked one by one and the advanced filter as its domain
+            **filters,
+            "recipient_domain": "[]"
+            if extra.is_true()
+            else self.env["customer.message.schedule"]._domain_to_text(extra),
         }
 
     def action_repeat(self):

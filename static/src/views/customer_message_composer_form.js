@@ -35,12 +35,21 @@ const PREVIEW_STEPS = { action_preview_previous: -1, action_preview_next: 1 };
  * composition stays as it was, and closing the list goes back to it. The
  * preview's arrows move its position in place (the server computes the
  * recipient there, as for "Preview as"), without reopening the dialog on its
- * first page.
+ * first page. Save as new template keeps the composition in its dialog.
  */
 export class CustomerMessageComposerFormController extends FormController {
     setup() {
         super.setup();
         this.addDialog = useOwnedDialogs();
+    }
+
+    async afterExecuteActionButton(clickParams) {
+        // Save as new template answers with a notification only: the dialog
+        // stays, and shows the template now picked
+        if (clickParams.type === "object" && clickParams.name === "action_save_as_template") {
+            await this.model.root.load();
+        }
+        return super.afterExecuteActionButton(...arguments);
     }
 
     async beforeExecuteActionButton(clickParams) {

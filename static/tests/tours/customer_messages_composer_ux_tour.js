@@ -5,6 +5,21 @@ import { registry } from "@web/core/registry";
 const TECHNICAL = /NewId|\bFalse\b|\bundefined\b|\bnull\b/;
 const TECHNICAL_TEXT = /NewId|\bFalse\b|\bNone\b|\bundefined\b|\bnull\b/;
 
+// the text shown outside the fields' own choices (the radio buttons' labels)
+function textOutsideChoices(modal) {
+    const walker = document.createTreeWalker(modal, NodeFilter.SHOW_TEXT, {
+        acceptNode: (node) =>
+            node.parentElement.closest(".o_field_radio")
+                ? NodeFilter.FILTER_REJECT
+                : NodeFilter.FILTER_ACCEPT,
+    });
+    const parts = [];
+    while (walker.nextNode()) {
+        parts.push(walker.currentNode.nodeValue);
+    }
+    return parts.join("\n");
+}
+
 function noTechnicalLabels(where) {
     return {
         content: `No technical label (${where})`,
@@ -13,10 +28,54 @@ function noTechnicalLabels(where) {
             for (const modal of document.querySelectorAll(".modal")) {
                 const values = [...modal.querySelectorAll("input")].map((input) => input.value);
                 const found =
-                    modal.innerText.match(TECHNICAL_TEXT) || values.join("\n").match(TECHNICAL);
+                    textOutsideChoices(modal).match(TECHNICAL_TEXT) ||
+                    values.join("\n").match(TECHNICAL);
                 if (found) {
                     throw new Error(`"${found[0]}" shows in the composer (${where})`);
                 }
+            }
+        },
+    };
+}
+
+// Clicks counted as a new user makes them (typing into a field counts once,
+// a key pressed in it not at all): counted() wraps a step that is one click
+let clicks = 0;
+
+function startCounting(what) {
+    return {
+        content: `Count the clicks: ${what}`,
+        trigger: "body",
+        run() {
+            clicks = 0;
+        },
+    };
+}
+
+function counted(step) {
+    const run = step.run;
+    return {
+        ...step,
+        async run(helpers) {
+            clicks += 1;
+            if (typeof run === "function") {
+                return run.call(this, helpers);
+            }
+            for (const todo of run.split("&&")) {
+                const [, action, args] = todo.trim().match(/^(\w*) *\(? *(.*?)\)?$/);
+                await helpers[action](args);
+            }
+        },
+    };
+}
+
+function atMostClicks(max, what) {
+    return {
+        content: `${what}: ${max} clicks or fewer`,
+        trigger: "body",
+        run() {
+            if (clicks > max) {
+                throw new Error(`${what} took ${clicks} clicks, more than ${max}`);
             }
         },
     };
@@ -301,9 +360,41 @@ registry.category("web_tour.tours").add("customer_messages_walkthrough", {
         ...openComposer(),
         noTechnicalLabels("new composer"),
         {
+            content: "The message text follows the recipients, without an empty band between",
+            trigger: '.modal label:contains("Message text")',
+            run() {
+                const count = document.querySelector('.modal div[name="recipient_count"]');
+                const gap = this.anchor.getBoundingClientRect().top - count.getBoundingClientRect().bottom;
+                if (gap > 100) {
+                    throw new Error(`${gap}px between the recipients and the message text`);
+                }
+            },
+        },
+        {
+            content: "The empty text editor has a border and a placeholder",
+            trigger: '.modal div[name="body_html"] .odoo-editor-editable [o-we-hint-text*="Write the message"]',
+            run() {
+                const editable = this.anchor.closest(".odoo-editor-editable");
+                if (getComputedStyle(editable).borderTopWidth === "0px") {
+                    const field = editable.closest(".o_field_widget");
+                    throw new Error(`the text editor has no border (${field.className})`);
+                }
+            },
+        },
+        {
             content: "One customer",
             trigger: '.modal div[name="partner_id"] input',
             run: "edit Alice Person",
+        },
+        {
+            content: "The picker finds customers and creates none",
+            trigger: '.ui-autocomplete .dropdown-item:contains("Alice Person")',
+            run() {
+                const menu = this.anchor.closest(".ui-autocomplete");
+                if (menu.querySelector(".o_m2o_dropdown_option_create, .o_m2o_dropdown_option_create_edit")) {
+                    throw new Error(`the customer picker offers to create: ${menu.innerText}`);
+                }
+            },
         },
         {
             trigger: '.ui-autocomplete .dropdown-item:contains("Alice Person")',
@@ -314,6 +405,25 @@ registry.category("web_tour.tours").add("customer_messages_walkthrough", {
             // field typed in or a menu opened before would be lost
             content: "Her recipient count, once the customer is set",
             trigger: '.modal div[name="recipient_count"]:contains("1")',
+        },
+        {
+            content: "One customer does not wait for approval: no warning",
+            trigger: '.modal:not(:has(div[name="approval_compose"]))',
+        },
+        {
+            content: "List them, before any subject is written",
+            trigger: '.modal button[name="action_view_recipients"]',
+            run: "click",
+        },
+        {
+            trigger: '.modal:has(.o_list_view) .o_list_view td:contains("Alice Person")',
+        },
+        {
+            trigger: '.modal:has(.o_list_view) footer button:contains("Back to the message")',
+            run: "click",
+        },
+        {
+            trigger: '.modal:not(:has(.o_list_view)) div[name="partner_id"] input:value("Alice Person")',
         },
         {
             content: "Pick her draft invoice",
@@ -329,15 +439,11 @@ registry.category("web_tour.tours").add("customer_messages_walkthrough", {
         },
         {
             content: "And her last pro-forma by the rule: the same one",
-            trigger: '.modal div[name="proforma_policy"] input',
+            trigger: '.modal div[name="proforma_policy"] input[data-value="last"]',
             run: "click",
         },
         {
-            trigger: '.o_select_menu_item:contains("Last one")',
-            run: "click",
-        },
-        {
-            trigger: '.modal div[name="proforma_policy"] input:value("Last one")',
+            trigger: '.modal div[name="proforma_policy"] input[data-value="last"]:checked',
         },
         {
             content: "Write the subject",
@@ -363,6 +469,49 @@ registry.category("web_tour.tours").add("customer_messages_walkthrough", {
             },
         },
         noTechnicalLabels("single, email, preview"),
+        {
+            content: "Save as template",
+            trigger: '.modal a.nav-link:contains("Save as template")',
+            run: "click",
+        },
+        {
+            trigger: '.modal div[name="template_name"] input',
+            run: "edit Documents letter",
+        },
+        {
+            trigger: '.modal button[name="action_save_as_template"]',
+            run() {
+                // the dialog, marked: the same one must stay
+                this.anchor.closest(".modal").classList.add("o_cm_same_dialog");
+                this.anchor.click();
+            },
+        },
+        {
+            trigger: '.o_notification:contains("Documents letter")',
+        },
+        {
+            content: "The same dialog, with the template now picked",
+            trigger: '.modal.o_cm_same_dialog div[name="template_id"] input:value("Documents letter")',
+        },
+        {
+            content: "The invoice picker opens",
+            trigger: '.modal.o_cm_same_dialog a.nav-link:contains("Financial documents")',
+            run: "click",
+        },
+        {
+            trigger: '.modal.o_cm_same_dialog div[name="invoice_ids"] input',
+            run: "edit INV",
+        },
+        {
+            trigger: '.ui-autocomplete .dropdown-item:contains("INV")',
+            run: "click",
+        },
+        {
+            trigger: '.modal.o_cm_same_dialog div[name="invoice_ids"] .o_tag:contains("INV")',
+        },
+        {
+            trigger: '.modal.o_cm_same_dialog div[name="invoice_ids"] .o_tag:contains("Draft")',
+        },
         ...pickChannel("Customer portal"),
         noTechnicalLabels("single, portal"),
         ...pickChannel("Customer portal & Email"),
@@ -370,6 +519,24 @@ registry.category("web_tour.tours").add("customer_messages_walkthrough", {
         ...pickChannel("SMS"),
         {
             trigger: '.modal div[name="sms_body"]',
+        },
+        {
+            content: "Type the SMS text (the field keeps the focus)",
+            trigger: '.modal div[name="sms_body"] textarea',
+            run() {
+                this.anchor.focus();
+                this.anchor.value = "Hello {{ object.name }}";
+                this.anchor.dispatchEvent(new InputEvent("input", { bubbles: true }));
+            },
+        },
+        {
+            content: "Counted while typing, as Alice gets it: plain GSM-7, not the raw {{ }}",
+            trigger: '.modal div[name="sms_body"] .o_customer_message_sms_count:contains("18 characters, 1 SMS (GSM-7), as sent to Alice Person")',
+            run() {
+                if (document.activeElement !== document.querySelector('.modal div[name="sms_body"] textarea')) {
+                    throw new Error("the SMS text lost the focus");
+                }
+            },
         },
         noTechnicalLabels("single, SMS"),
         {
@@ -428,6 +595,10 @@ registry.category("web_tour.tours").add("customer_messages_walkthrough", {
             trigger: '.modal div[name="recipient_count"]:contains("2")',
         },
         {
+            content: "More customers than sent without approval: the composer says so",
+            trigger: '.modal div[name="approval_compose"]:contains("approves it before it is sent")',
+        },
+        {
             content: "A customer without an email address is excluded, named once with its ID",
             trigger: '.modal div[name="exclusion_summary"] li:contains("Nomail Person (ID ")',
             run() {
@@ -475,6 +646,137 @@ registry.category("web_tour.tours").add("customer_messages_walkthrough", {
         },
         noTechnicalLabels("back from the confirmation"),
         ...discard(),
+        // the simplest send from Messages > Create: 5 clicks
+        startCounting("the simplest send from Messages > Create"),
+        counted({
+            content: "Click: Messages",
+            trigger: '.o_menu_sections button:contains("Messages")',
+            run: "click",
+        }),
+        counted({
+            content: "Click: Create",
+            trigger: '.o-dropdown-item:contains("Create")',
+            run: "click",
+        }),
+        {
+            content: "Type the subject (it has the focus: no click)",
+            trigger: '.modal div[name="subject"] input',
+            run() {
+                if (document.activeElement !== this.anchor) {
+                    throw new Error("the subject does not have the focus");
+                }
+                this.anchor.value = "Works tonight";
+                this.anchor.dispatchEvent(new InputEvent("input", { bubbles: true }));
+                this.anchor.dispatchEvent(new Event("change", { bubbles: true }));
+            },
+        },
+        counted({
+            content: "Click: the customer, typed, Enter",
+            trigger: '.modal div[name="partner_id"] input',
+            run: "edit Alice Person",
+        }),
+        {
+            trigger: '.ui-autocomplete .dropdown-item:contains("Alice Person")',
+            run: "press Enter",
+        },
+        {
+            trigger: '.modal div[name="recipient_count"]:contains("1")',
+        },
+        counted({
+            content: "Click: the text, typed",
+            trigger: '.modal div[name="body_html"] .odoo-editor-editable',
+            run: "editor The street is closed from 8 pm.",
+        }),
+        counted({
+            content: "Click: Send",
+            trigger: '.modal footer button[name="action_send"]:enabled',
+            run: "click",
+        }),
+        {
+            trigger: 'body:not(:has(.modal)) .o_form_view .o_statusbar_status button.o_arrow_button_current:contains("New")',
+        },
+        atMostClicks(5, "The simplest send from Messages > Create"),
+        // a mass send to the Active customers of one location, each with
+        // their last unpaid invoice: 8 clicks
+        startCounting("a mass send to a location with the last unpaid invoices"),
+        counted({
+            content: "Click: Messages",
+            trigger: '.o_menu_sections button:contains("Messages")',
+            run: "click",
+        }),
+        counted({
+            content: "Click: Send to many",
+            trigger: '.o-dropdown-item:contains("Send to many")',
+            run: "click",
+        }),
+        {
+            trigger: '.modal div[name="mode"] input[data-value="mass"]:checked',
+        },
+        {
+            content: "Type the subject (it has the focus: no click)",
+            trigger: '.modal div[name="subject"] input',
+            run() {
+                if (document.activeElement !== this.anchor) {
+                    throw new Error("the subject does not have the focus");
+                }
+                this.anchor.value = "Your last invoice is unpaid";
+                this.anchor.dispatchEvent(new InputEvent("input", { bubbles: true }));
+                this.anchor.dispatchEvent(new Event("change", { bubbles: true }));
+            },
+        },
+        counted({
+            content: "Click: the Active status",
+            trigger: '.modal div[name="status_active"] input',
+            run: "click",
+        }),
+        counted({
+            content: "Click: the location, typed, Enter",
+            trigger: '.modal div[name="location_ids"] input',
+            run: "edit North",
+        }),
+        {
+            trigger: '.ui-autocomplete .dropdown-item:contains("North Town")',
+            run: "press Enter",
+        },
+        {
+            trigger: '.modal div[name="location_ids"] .o_tag:contains("North Town")',
+        },
+        counted({
+            content: "Click: the text, typed",
+            trigger: '.modal div[name="body_html"] .odoo-editor-editable',
+            run: "editor Please find your last unpaid invoice attached.",
+        }),
+        counted({
+            content: "Click: Invoices, Last unpaid one",
+            trigger: '.modal div[name="invoice_policy"] input[data-value="last_unpaid"]',
+            run: "click",
+        }),
+        {
+            trigger: '.modal div[name="invoice_policy"] input[data-value="last_unpaid"]:checked',
+        },
+        counted({
+            content: "Click: Send",
+            trigger: '.modal footer button[name="action_confirm"]:enabled',
+            run: "click",
+        }),
+        {
+            content: "The confirmation says which documents each customer gets",
+            trigger: '.modal .o_customer_messages_confirm:contains("Each customer gets their last unpaid invoice")',
+        },
+        {
+            content: "And which ones the first recipient gets",
+            trigger: '.modal .o_customer_messages_confirm div[name="preview_documents"] li:contains("Invoice INV")',
+        },
+        counted({
+            content: "Click: Confirm and send",
+            trigger: '.modal footer button[name="action_send"]',
+            run: "click",
+        }),
+        {
+            content: "The message opens in the history",
+            trigger: 'body:not(:has(.modal)) .o_form_view .o_statusbar_status',
+        },
+        atMostClicks(8, "A mass send to a location with the last unpaid invoices"),
     ],
 });
 

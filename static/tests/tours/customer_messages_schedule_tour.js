@@ -41,6 +41,23 @@ registry.category("web_tour.tours").add("customer_messages_schedule", {
             trigger: '.o_form_view div[name="name"] input:value("Weekly tip")',
         },
         {
+            content: "Its customers by the composer's own filters, not a domain editor",
+            trigger: '.o_form_view div[name="location_ids"] .o_tag:contains("North Town")',
+            run() {
+                if (document.querySelector(".o_form_view .o_field_domain")) {
+                    throw new Error("the recurring message shows a domain editor");
+                }
+            },
+        },
+        {
+            content: "Only the Active ones",
+            trigger: '.o_form_view div[name="status_active"] input',
+            run: "click",
+        },
+        {
+            trigger: '.o_form_view div[name="recipient_filter"]:contains("Active")',
+        },
+        {
             content: "Every N days",
             trigger: '.o_form_view div[name="interval_type"] input[data-value="days"]',
             run: "click",
