@@ -1,0 +1,404 @@
+import json
+import re
+from email.utils import getaddresses
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tools import mute_logger
+
+from .common import SendingCase, SMSGatewayCase
+
+REPLY_ALIAS = "customer-replies@isp.example.com"
+
+
+def raw_email(sender, to, subject, text, message_id, in_reply_to=None, headers=()):
+    """An RFC 822 email as a customer's mail client writes it."""
+    lines = [
+        f"From: {sender}",
+        f"To: {to}",
+        f"Subject: {subject}",
+        f"Message-ID: {message_id}",
+        "Date: Tue, 08 Dec 2026 09:00:00 +0000",
+        "MIME-Version: 1.0",
+        *headers,
+    ]
+    if in_reply_to:
+        lines += [f"In-Reply-To: {in_reply_to}", f"References: {in_reply_to}"]
+    lines += ['Content-Type: text/plain; charset="utf-8"', "", text, ""]
+    return "\r\n".join(lines)
+
+
+class RepliesCase(SendingCase):
+    """A company whose alias domain is isp.example.com: its customer
+    messages' Reply-To is the module's replies alias there."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env.company.alias_domain_id = cls.env["mail.alias.domain"].create(
+            {"name": "isp.example.com"}
+        )
+        cls.Reply = cls.env["customer.message.reply"]
+
+    def _send(self, partners, **values):
+        return (
+            self.env["customer.message"]
+            .with_user(self.user_sender)
+            ._send_to_customers(
+                partners,
+                {
+                    "subject": "Outage in North Town",
+                    "body_html": "<p>Works tonight.</p>",
+                    "channel": "email",
+                    **values,
+                },
+            )
+        )
+
+    def _process(self, raw):
+        """The email fed to Odoo's mail gateway, as fetchmail does."""
+        return self.env["mail.thread"].message_process(False, raw)
+
+
+@tagged("customer_messages", "post_install", "-at_install")
+class TestEmailReplies(RepliesCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.mallory = cls.env["res.partner"].create(
+            {"name": "Mallory", "email": "mallory@example.com"}
+        )
+
+    def setUp(self):
+        super().setUp()
+        self.message = self._send(self.alice | self.bob)
+        self.line_alice = self._line(self.message, self.alice)
+        self.line_bob = self._line(self.message, self.bob)
+        self.sent = {
+            address: self.received(address)[0]
+            for address in ("alice@example.com", "bob@example.com")
+        }
+
+    def _reply(self, sender, text, to_line_of="alice@example.com", headers=()):
+        sent = self.sent[to_line_of]
+        _name, reply_to = getaddresses([sent["Reply-To"]])[0]
+        return self._process(
+            raw_email(
+                sender,
+                reply_to,
+                f"Re: {sent['Subject']}",
+                text,
+                f"<{abs(hash((sender, text)))}@mail.example.com>",
+                in_reply_to=sent["Message-Id"],
+                headers=headers,
+            )
+        )
+
+    def test_reply_lands_on_customer_and_line(self):
+        sent = self.sent["alice@example.com"]
+        self.assertEqual(getaddresses([sent["Reply-To"]])[0][1], REPLY_ALIAS)
+        self.assertEqual(sent["Message-Id"], self.line_alice.email_reference)
+        self.assertFalse(
+            self.env["mail.mail"].search(
+                [("customer_message_recipient_id", "=", self.line_alice.id)]
+            ),
+            "the sent email is deleted: the line keeps its Message-Id",
+        )
+        self._reply("Alice Person <alice@example.com>", "Still no internet at 12 Oak")
+
+        reply = self.Reply.search([("sender", "ilike", "alice@example.com")])
+        self.assertEqual(len(reply), 1)
+        self.assertEqual(reply.state, "attached")
+        self.assertEqual(reply.recipient_id, self.line_alice)
+        self.assertEqual(reply.partner_id, self.alice)
+        # staff (a plain Messages / User) read it on the message and line
+        message = self.message.with_user(self.user_sender)
+        self.assertEqual(message.reply_count, 1)
+        line = self.line_alice.with_user(self.user_sender)
+        self.assertTrue(line.is_replied)
+        self.assertIn("Still no internet at 12 Oak", line.reply_ids.body)
+        self.assertFalse(self.line_bob.is_replied)
+        # on the customer's chatter, as a note (never shown to customers)
+        notes = self.alice.message_ids.filtered(lambda m: "12 Oak" in str(m.body))
+        self.assertEqual(len(notes), 1)
+        self.assertTrue(notes.subtype_id.internal)
+        self.assertFalse(self.bob.message_ids.filtered(lambda m: "12 Oak" in str(m.body)))
+        # the author of the message gets an activity
+        self.assertEqual(reply.activity_ids.user_id, self.user_sender)
+        self.assertEqual(reply.user_id, self.user_sender)
+
+        # the category's user instead of the author
+        self.message.category_id = self.env["customer.message.category"].create(
+            {"name": "Outages", "reply_user_id": self.user_manager.id}
+        )
+        self._reply("bob@example.com", "Mine too", to_line_of="bob@example.com")
+        reply = self.Reply.search([("recipient_id", "=", self.line_bob.id)])
+        self.assertEqual(reply.state, "attached")
+        self.assertEqual(reply.activity_ids.user_id, self.user_manager)
+        self.assertEqual(message.reply_count, 2)
+
+    def test_forged_reference_not_attached(self):
+        # Mallory (and Bob, a customer) answer with Alice's Message-Id
+        for sender in ("mallory@example.com", "bob@example.com"):
+            self._reply(sender, f"Forged by {sender}")
+        replies = self.Reply.search([("body", "ilike", "Forged by")])
+        self.assertEqual(len(replies), 2, "kept")
+        self.assertEqual(set(replies.mapped("state")), {"unmatched"})
+        self.assertFalse(replies.recipient_id)
+        self.assertFalse(replies.partner_id)
+        self.assertEqual(replies.claimed_recipient_id, self.line_alice)
+        self.assertFalse(replies.activity_ids)
+        self.assertFalse(self.line_alice.is_replied)
+        self.assertFalse(self.line_bob.is_replied)
+        self.assertEqual(self.message.reply_count, 0)
+        for partner in (self.alice, self.bob, self.mallory):
+            self.assertFalse(
+                partner.message_ids.filtered(lambda m: "Forged" in str(m.body))
+            )
+        # the positive twin: the address the line's email went to
+        self._reply("ALICE@example.com", "Really me")
+        self.assertTrue(self.line_alice.is_replied)
+
+    def test_automatic_emails_never_land(self):
+        automatic = {
+            "auto-reply": ["Auto-Submitted: auto-replied"],
+            "vacation": ["Auto-Submitted: auto-generated", "X-Autoreply: yes"],
+            "bulk": ["Precedence: bulk"],
+            "auto_reply": ["Precedence: auto_reply"],
+        }
+        for name, headers in automatic.items():
+            with self.subTest(name):
+                self._reply("alice@example.com", f"I am away ({name})", headers=headers)
+        # a delivery report sent to the alias (by a server that reads Reply-To)
+        dsn = "\r\n".join(
+            [
+                "From: MAILER-DAEMON@mx.example.com",
+                f"To: {REPLY_ALIAS}",
+                "Subject: Undelivered Mail Returned to Sender",
+                "Message-ID: <dsn-1@mx.example.com>",
+                "MIME-Version: 1.0",
+                'Content-Type: multipart/report; report-type=delivery-status; boundary="B"',
+                "",
+                "--B",
+                "Content-Type: text/plain",
+                "",
+                "I am away (dsn)",
+                "--B",
+                "Content-Type: message/delivery-status",
+                "",
+                "Reporting-MTA: dns; mx.example.com",
+                "",
+                "Final-Recipient: rfc822; alice@example.com",
+                "Action: failed",
+                "Status: 5.1.1",
+                "",
+                "--B--",
+                "",
+            ]
+        )
+        with mute_logger("odoo.addons.mail.models.mail_thread"):
+            self._process(dsn)
+        self.assertFalse(self.Reply.search([("body", "ilike", "I am away")]))
+        self.assertFalse(self.line_alice.is_replied)
+        self.assertFalse(
+            self.alice.message_ids.filtered(lambda m: "I am away" in str(m.body))
+        )
+        self.assertFalse(
+            self.env["mail.mail"].search([("email_to", "ilike", "alice@example.com")]),
+            "nothing answers a robot",
+        )
+        # the twin: the same email without the headers is a reply
+        self._reply("alice@example.com", "I am back")
+        self.assertTrue(self.line_alice.is_replied)
+
+
+@tagged("customer_messages", "post_install", "-at_install")
+class TestUnsubscribeByEmail(RepliesCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.marketing = cls.env["customer.message.category"].create(
+            {"name": "Offers", "one_click_unsubscribe": True}
+        )
+
+    def _mailto(self, address):
+        header = self.received(address)[0]["List-Unsubscribe"]
+        mailto = re.search(r"<mailto:([^>]+)>", header).group(1)
+        parts = urlsplit("mailto:" + mailto)
+        return unquote(parts.path), parse_qs(parts.query)["subject"][0]
+
+    def _opted_out(self, partner):
+        return self.env["customer.message.preference"].search(
+            [
+                ("partner_id", "=", partner.id),
+                ("category_id", "=", self.marketing.id),
+                ("channel", "=", "email"),
+                ("opted_out", "=", True),
+            ]
+        )
+
+    def test_mailto_unsubscribes(self):
+        self._send(self.alice | self.bob, category_id=self.marketing.id)
+        to, subject = self._mailto("alice@example.com")
+        self.assertEqual(to, "customer-unsubscribe@isp.example.com")
+        # a forged subject: Bob's id with Alice's signature
+        forged = subject.replace(f"[{self.alice.id}-", f"[{self.bob.id}-")
+        self._process(
+            raw_email("bob@example.com", to, forged, "", "<u1@mail.example.com>")
+        )
+        self.assertFalse(self._opted_out(self.bob))
+        self.assertFalse(self._opted_out(self.alice))
+        # the mail client sends the mailto as it is
+        self._process(
+            raw_email("alice@example.com", to, subject, "", "<u2@mail.example.com>")
+        )
+        self.assertTrue(self._opted_out(self.alice))
+        self.assertFalse(self._opted_out(self.bob))
+        message = self._send(self.alice | self.bob, category_id=self.marketing.id)
+        self.assertEqual(self._line(message, self.alice).state, "cancelled")
+        self.assertEqual(self._line(message, self.bob).state, "sent")
+
+
+@tagged("customer_messages", "post_install", "-at_install")
+class TestPortalReplies(HttpCase, RepliesCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.acme = cls._create_customer(
+            "Acme Homes", email="acme@example.com", is_company=True
+        )
+        cls.ann = cls.env["res.partner"].create(
+            {"name": "Ann Acme", "parent_id": cls.acme.id, "email": "ann@example.com"}
+        )
+        cls.carl = cls._create_customer("Carl Client", email="carl@example.com")
+        for partner, login in ((cls.ann, "reply_ann"), (cls.carl, "reply_carl")):
+            new_test_user(
+                cls.env,
+                login=login,
+                groups="base.group_portal",
+                partner_id=partner.id,
+                name=partner.name,
+                email=partner.email,
+                context={"no_reset_password": True},
+            )
+
+    def _post_reply(self, line, text, csrf=True):
+        page = self.url_open(line.access_url)
+        data = {"body": text}
+        if csrf:
+            token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+            data["csrf_token"] = token.group(1)
+        return self.url_open(f"{line.access_url}/reply", data=data)
+
+    def test_portal_reply(self):
+        message = self._send(self.acme | self.carl, channel="portal_email")
+        line_acme = self._line(message, self.acme)
+        line_carl = self._line(message, self.carl)
+        self.authenticate("reply_ann", "reply_ann")
+        page = self.url_open(line_acme.access_url)
+        self.assertIn(f'action="{line_acme.access_url}/reply"', page.text)
+        response = self._post_reply(line_acme, "Router blinks red\n<b>help</b>")
+        self.assertEqual(response.status_code, 200)
+        self.assertIn("Your reply was sent.", response.text)
+        self.assertIn("&lt;b&gt;help&lt;/b&gt;", response.text)
+
+        reply = self.Reply.search([("recipient_id", "=", line_acme.id)])
+        self.assertEqual(reply.channel, "portal")
+        self.assertEqual(reply.state, "attached")
+        self.assertEqual(reply.partner_id, self.acme)
+        self.assertEqual(reply.author_id, self.ann)
+        self.assertTrue(line_acme.is_replied)
+        self.assertEqual(reply.activity_ids.user_id, self.user_sender)
+        self.assertTrue(
+            self.acme.message_ids.filtered(lambda m: "Router blinks red" in str(m.body))
+        )
+
+        # Carl, another portal customer, attacks Acme's line: not found, and
+        # never sees Acme's reply on his own page
+        self.authenticate("reply_carl", "reply_carl")
+        with mute_logger("odoo.http"):
+            response = self.url_open(
+                f"{line_acme.access_url}/reply",
+                data={"body": "Injected", "csrf_token": self._carl_csrf(line_carl)},
+            )
+        self.assertEqual(response.status_code, 404)
+        self.assertFalse(self.Reply.search([("body", "ilike", "Injected")]))
+        page = self.url_open(line_carl.access_url)
+        self.assertNotIn("Router blinks red", page.text)
+        # without the form's CSRF token: refused
+        with mute_logger("odoo.http"):
+            response = self._post_reply(line_carl, "No token", csrf=False)
+        self.assertEqual(response.status_code, 400)
+        self.assertFalse(line_carl.reply_ids)
+        # the twin: Carl answers his own message
+        self._post_reply(line_carl, "Fine here")
+        self.assertEqual(line_carl.reply_ids.partner_id, self.carl)
+        self.assertEqual(self.Reply.search_count([("partner_id", "=", self.acme.id)]), 1)
+
+    def _carl_csrf(self, line):
+        page = self.url_open(line.access_url)
+        return re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+
+
+@tagged("customer_messages", "post_install", "-at_install")
+class TestSmsReplies(HttpCase, SMSGatewayCase):
+    TOKEN = "provider-secret"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        belgium = cls.env.ref("base.be")
+        cls.alice = cls._create_customer(
+            "Alice Person", phone="+32 470 12 34 56", country_id=belgium.id
+        )
+        cls.bob = cls._create_customer(
+            "Bob Person", phone="+32 470 65 43 21", country_id=belgium.id
+        )
+        cls.env["ir.config_parameter"].sudo().set_param(
+            "customer_messages.sms_inbound_token", cls.TOKEN
+        )
+
+    def _inbound(self, number, text):
+        response = self.url_open(
+            "/customer_messages/sms/inbound",
+            data=json.dumps({"number": number, "text": text, "token": self.TOKEN}),
+            headers={"Content-Type": "application/json"},
+        )
+        self.assertEqual(response.status_code, 200)
+        return response.json()["result"]
+
+    def test_sms_reply(self):
+        message = (
+            self.env["customer.message"]
+            .with_user(self.user_sender)
+            ._send_to_customers(
+                self.alice | self.bob,
+                {"subject": "Outage", "sms_body": "Works tonight", "channel": "sms"},
+            )
+        )
+        line_alice = self._line(message, self.alice)
+        self.assertEqual(line_alice.state, "sent")
+        result = self._inbound("+32470123456", "Still no internet at 12 Oak St")
+        self.assertEqual(result, "replied")
+        self.env.invalidate_all()
+        reply = line_alice.reply_ids
+        self.assertEqual(reply.channel, "sms")
+        self.assertEqual(reply.partner_id, self.alice)
+        self.assertIn("12 Oak St", reply.body)
+        self.assertTrue(line_alice.is_replied)
+        self.assertFalse(self._line(message, self.bob).is_replied)
+        self.assertEqual(message.with_user(self.user_sender).reply_count, 1)
+        self.assertTrue(
+            self.alice.message_ids.filtered(lambda m: "12 Oak St" in str(m.body))
+        )
+        self.assertEqual(reply.activity_ids.user_id, self.user_sender)
+        self.assertFalse(
+            self.env["phone.blacklist"].sudo().search([("number", "=", "+32470123456")])
+        )
+        # an unknown number: kept, attached to nobody
+        self.assertEqual(self._inbound("+32470999999", "Who is this?"), "kept")
+        self.env.invalidate_all()
+        kept = self.env["customer.message.reply"].search([("sender", "=", "+32470999999")])
+        self.assertEqual(kept.state, "unmatched")
+        self.assertFalse(kept.partner_id)
+        self.assertEqual(message.reply_count, 1)
