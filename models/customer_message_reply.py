@@ -276,7 +276,11 @@ class CustomerMessageReply(models.Model):
             self.env["customer.message.recipient"]
             .sudo()
             .search(
-                [("email_reference", "in", references[-32:])], order="id desc"
+                [
+                    ("email_reference", "in", references[-32:]),
+                    ("origin", "!=", "test"),
+                ],
+                order="id desc",
             )
             if references
             else self.env["customer.message.recipient"]

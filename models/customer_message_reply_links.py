@@ -63,7 +63,11 @@ class CustomerMessageRecipient(models.Model):
     _inherit = "customer.message.recipient"
 
     reply_ids = fields.One2many(
-        "customer.message.reply", "recipient_id", string="Replies", readonly=True
+        "customer.message.reply",
+        "recipient_id",
+        string="Replies",
+        readonly=True,
+        groups="customer_messages.customer_messages_group_user",
     )
     is_replied = fields.Boolean(
         string="Replied",
@@ -91,6 +95,9 @@ class CustomerMessageRecipient(models.Model):
         mail gateway routes back to this line by the email's Message-Id
         (kept on the line as ``email_reference``); the sender without it."""
         self.ensure_one()
+        if self.message_id.test_email:
+            # a test goes to staff: their answers stay in their mailbox
+            return email_from
         company = self.message_id.company_id
         address = self._get_reply_alias_address(REPLY_ALIAS, company)
         if not address:

@@ -80,7 +80,7 @@ class TestEmailReplies(RepliesCase):
         }
 
     def _reply(self, sender, text, to_line_of="alice@example.com", headers=()):
-        sent = self.sent[to_line_of]
+        sent = self.sent.get(to_line_of) or to_line_of
         _name, reply_to = getaddresses([sent["Reply-To"]])[0]
         return self._process(
             raw_email(
@@ -126,16 +126,21 @@ class TestEmailReplies(RepliesCase):
         # the author of the message gets an activity
         self.assertEqual(reply.activity_ids.user_id, self.user_sender)
         self.assertEqual(reply.user_id, self.user_sender)
+        reply.activity_ids.with_user(self.user_sender).action_done()
+        self.assertFalse(reply.activity_ids)
 
         # the category's user instead of the author
-        self.message.category_id = self.env["customer.message.category"].create(
+        outages = self.env["customer.message.category"].create(
             {"name": "Outages", "reply_user_id": self.user_manager.id}
         )
-        self._reply("bob@example.com", "Mine too", to_line_of="bob@example.com")
-        reply = self.Reply.search([("recipient_id", "=", self.line_bob.id)])
+        second = self._send(self.bob, category_id=outages.id)
+        self._reply("bob@example.com", "Mine too", to_line_of=self.received()[-1])
+        reply = self.Reply.search([("recipient_id.message_id", "=", second.id)])
         self.assertEqual(reply.state, "attached")
+        self.assertEqual(reply.partner_id, self.bob)
         self.assertEqual(reply.activity_ids.user_id, self.user_manager)
-        self.assertEqual(message.reply_count, 2)
+        self.assertEqual(second.with_user(self.user_sender).reply_count, 1)
+        self.assertEqual(message.reply_count, 1)
 
     def test_forged_reference_not_attached(self):
         # Mallory (and Bob, a customer) answer with Alice's Message-Id
