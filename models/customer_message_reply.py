@@ -176,7 +176,10 @@ class CustomerMessageReply(models.Model):
         address = email_normalize(sender or "")
         known = {customer.email_normalized}
         if line:
-            known |= {email_normalize(line.email or ""), line.address_partner_id.email_normalized}
+            known |= {
+                email_normalize(line.email or ""),
+                line.address_partner_id.email_normalized,
+            }
         return bool(address) and address in known
 
     def _attach(self):
@@ -187,10 +190,15 @@ class CustomerMessageReply(models.Model):
             line = reply.recipient_id
             subject = line.subject or line.message_id.subject
             header = (
-                self.env._("Reply to “%(subject)s” (%(channel)s):", subject=subject,
-                           channel=reply._get_channel_label())
+                self.env._(
+                    "Reply to “%(subject)s” (%(channel)s):",
+                    subject=subject,
+                    channel=reply._get_channel_label(),
+                )
                 if line
-                else self.env._("Message (%(channel)s):", channel=reply._get_channel_label())
+                else self.env._(
+                    "Message (%(channel)s):", channel=reply._get_channel_label()
+                )
             )
             body = Markup("<p>%s</p>%s") % (header, reply.body or "")
             note = reply.partner_id.with_context(
@@ -217,8 +225,10 @@ class CustomerMessageReply(models.Model):
             reply.activity_schedule(
                 "mail.mail_activity_data_todo",
                 user_id=user.id,
-                summary=self.env._("Customer reply from %(customer)s",
-                                   customer=reply.partner_id.display_name),
+                summary=self.env._(
+                    "Customer reply from %(customer)s",
+                    customer=reply.partner_id.display_name,
+                ),
                 note=Markup("<p>%s</p>") % html2plaintext(reply.body or "")[:500],
             )
 

@@ -85,7 +85,9 @@ class CustomerMessageRecipient(models.Model):
         # the emails
         alias = self.env.ref(xmlid, raise_if_not_found=False)
         alias = alias and alias.sudo()
-        domain = (company.sudo().alias_domain_id or alias.alias_domain_id) if alias else None
+        domain = (
+            (company.sudo().alias_domain_id or alias.alias_domain_id) if alias else None
+        )
         if not alias or not alias.alias_name or not domain:
             return None
         return f"{alias.alias_name}@{domain.name}"

@@ -122,7 +122,9 @@ class TestEmailReplies(RepliesCase):
         notes = self.alice.message_ids.filtered(lambda m: "12 Oak" in str(m.body))
         self.assertEqual(len(notes), 1)
         self.assertTrue(notes.subtype_id.internal)
-        self.assertFalse(self.bob.message_ids.filtered(lambda m: "12 Oak" in str(m.body)))
+        self.assertFalse(
+            self.bob.message_ids.filtered(lambda m: "12 Oak" in str(m.body))
+        )
         # the author of the message gets an activity
         self.assertEqual(reply.activity_ids.user_id, self.user_sender)
         self.assertEqual(reply.user_id, self.user_sender)
@@ -182,7 +184,8 @@ class TestEmailReplies(RepliesCase):
                 "Subject: Undelivered Mail Returned to Sender",
                 "Message-ID: <dsn-1@mx.example.com>",
                 "MIME-Version: 1.0",
-                'Content-Type: multipart/report; report-type=delivery-status; boundary="B"',
+                "Content-Type: multipart/report; report-type=delivery-status;",
+                ' boundary="B"',
                 "",
                 "--B",
                 "Content-Type: text/plain",
@@ -338,7 +341,9 @@ class TestPortalReplies(HttpCase, RepliesCase):
         # the twin: Carl answers his own message
         self._post_reply(line_carl, "Fine here")
         self.assertEqual(line_carl.reply_ids.partner_id, self.carl)
-        self.assertEqual(self.Reply.search_count([("partner_id", "=", self.acme.id)]), 1)
+        self.assertEqual(
+            self.Reply.search_count([("partner_id", "=", self.acme.id)]), 1
+        )
 
     def _carl_csrf(self, line):
         page = self.url_open(line.access_url)
@@ -403,7 +408,9 @@ class TestSmsReplies(HttpCase, SMSGatewayCase):
         # an unknown number: kept, attached to nobody
         self.assertEqual(self._inbound("+32470999999", "Who is this?"), "kept")
         self.env.invalidate_all()
-        kept = self.env["customer.message.reply"].search([("sender", "=", "+32470999999")])
+        kept = self.env["customer.message.reply"].search(
+            [("sender", "=", "+32470999999")]
+        )
         self.assertEqual(kept.state, "unmatched")
         self.assertFalse(kept.partner_id)
         self.assertEqual(message.reply_count, 1)
