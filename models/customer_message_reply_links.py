@@ -83,8 +83,12 @@ class CustomerMessageRecipient(models.Model):
         the alias or the domain is missing."""
         # sudo: aliases and their domain are configuration, read to address
         # the emails
-        alias = self.env.ref(xmlid, raise_if_not_found=False)
-        alias = alias and alias.sudo()
+        # the id from Odoo's cache of XML ids: no query per email (env.ref
+        # would check that the record exists)
+        alias_id = self.env["ir.model.data"]._xmlid_to_res_id(
+            xmlid, raise_if_not_found=False
+        )
+        alias = self.env["mail.alias"].sudo().browse(alias_id) if alias_id else None
         domain = (
             (company.sudo().alias_domain_id or alias.alias_domain_id) if alias else None
         )
