@@ -3,6 +3,8 @@ import re
 from email.utils import getaddresses
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from odoo import Command
+from odoo.exceptions import AccessError
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
@@ -143,6 +145,32 @@ class TestEmailReplies(RepliesCase):
         self.assertEqual(reply.activity_ids.user_id, self.user_manager)
         self.assertEqual(second.with_user(self.user_sender).reply_count, 1)
         self.assertEqual(message.reply_count, 1)
+
+    def test_replies_access(self):
+        self._reply("alice@example.com", "Hello from Alice")
+        reply = self.Reply.search([("recipient_id", "=", self.line_alice.id)])
+        self.assertEqual(
+            self.Reply.with_user(self.user_sender).search([("id", "=", reply.id)]),
+            reply,
+        )
+        other = self.env["res.company"].create({"name": "Other ISP"})
+        user_other = new_test_user(
+            self.env,
+            login="cm_reply_other_company",
+            groups="base.group_user,customer_messages.customer_messages_group_user",
+            company_id=other.id,
+            company_ids=[Command.set(other.ids)],
+        )
+        self.assertFalse(
+            self.Reply.with_user(user_other).search([("id", "=", reply.id)])
+        )
+        # replies are written by the system only
+        with self.assertRaises(AccessError):
+            self.Reply.with_user(self.user_manager).create(
+                {"channel": "email", "state": "attached", "sender": "x@example.com"}
+            )
+        with self.assertRaises(AccessError):
+            reply.with_user(self.user_manager).write({"state": "unmatched"})
 
     def test_forged_reference_not_attached(self):
         # Mallory (and Bob, a customer) answer with Alice's Message-Id
@@ -344,6 +372,10 @@ class TestPortalReplies(HttpCase, RepliesCase):
         self.assertEqual(
             self.Reply.search_count([("partner_id", "=", self.acme.id)]), 1
         )
+        # no customer reads replies over RPC, not even their own
+        carl_user = self.env["res.users"].search([("login", "=", "reply_carl")])
+        with self.assertRaises(AccessError):
+            self.Reply.with_user(carl_user).search([])
 
     def _carl_csrf(self, line):
         page = self.url_open(line.access_url)
