@@ -1,4 +1,6 @@
 from . import portal
-from . import portal_incident
-from . import consent
 from . import portal_reply
+
+# Feature packages
+from . import consent
+from . import incident
