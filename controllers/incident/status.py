@@ -15,7 +15,6 @@ class CustomerIncidentStatus(http.Controller):
         type="http",
         auth="public",
         methods=["GET"],
-        website=True,
         sitemap=False,
         readonly=True,
         save_session=False,
@@ -79,7 +78,6 @@ class CustomerIncidentStatus(http.Controller):
         type="http",
         auth="user",
         methods=["POST"],
-        website=True,
         sitemap=False,
     )
     def customer_incident_status_follow(self, incident_id, follow="1", **kw):
