@@ -1,4 +1,5 @@
 from . import portal
+from . import portal_reply
 
 # Feature packages
 from . import consent

@@ -43,6 +43,8 @@ from . import mail_mail_sender_fault
 from . import mail_thread_blacklist
 from . import ir_mail_server
 from . import customer_message_recipient_feedback
+from . import customer_message_reply
+from . import customer_message_reply_links
 
 # Feature packages: each extends the core through its hooks only
 from . import consent

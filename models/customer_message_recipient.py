@@ -282,7 +282,9 @@ class CustomerMessageRecipient(models.Model):
             "subject": self.subject,
             "body_html": body,
             "email_from": email_from,
-            "reply_to": email_from,
+            # replies come back through Odoo's mail gateway (see
+            # customer_message_reply_links.py)
+            "reply_to": self._get_reply_to(email_from),
             "author_id": message.author_id.partner_id.id,
             "model": "res.partner",
             "res_id": self.partner_id.id,

@@ -23,9 +23,12 @@ from . import test_delivery_recheck
 from . import test_audience
 from . import test_delivery_reports
 from . import test_session_limit
+from . import test_replies
+from . import test_replies_channels
 
 # the feature packages' tests (each folder matches models/<package>/)
 from .incident import test_incidents, test_monitoring, test_status_page
 from .consent import test_consent, test_consent_log, test_feedback_loop
+from .consent import test_unsubscribe_by_email
 from .automation import test_automation, test_rules, test_schedules, test_clock
 from .privacy import test_privacy

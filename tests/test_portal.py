@@ -456,4 +456,7 @@ class TestPortal(BrowserTour, HttpCase, SendingCase):
         self.start_tour("/my", "customer_messages_portal", login="portal_ann")
         self.line_acme_invoice.invalidate_recordset()
         self.assertTrue(self.line_acme_invoice.read_date)
+        # the reply typed in the page's box, on the line and the customer
+        self.assertTrue(self.line_acme_invoice.is_replied)
+        self.assertIn("Which invoice is this?", self.line_acme_invoice.reply_ids.body)
         self.assertFalse(self.line_ann_maintenance.read_date)

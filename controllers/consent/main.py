@@ -188,7 +188,9 @@ class CustomerMessagesConsent(CustomerPortal):
         webhook is off (404).
 
         STOP adds the number to Odoo's phone blacklist, START removes it;
-        the answer is JSON ``{"result": "blacklisted" | "removed" |
+        any other text is a reply of the customer (see
+        phone.blacklist._customer_message_inbound); the answer is JSON
+        ``{"result": "blacklisted" | "removed" | "replied" | "kept" |
         "ignored"}``."""
         # sudo: the parameter is read to authenticate the provider
         expected = (

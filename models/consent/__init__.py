@@ -7,3 +7,4 @@ from . import customer_message_consent_log
 from . import customer_message_recipient
 from . import customer_message_complaint
 from . import customer_message_breaker
+from . import customer_message_reply

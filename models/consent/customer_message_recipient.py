@@ -22,9 +22,19 @@ class CustomerMessageRecipient(models.Model):
             return {}
         url = category._get_unsubscribe_url(self.partner_id.id, self.get_base_url())
         links = [f"<{url}>"]
-        address = email_normalize(email_from or "")
+        # the unsubscribe alias, which Odoo reads (customer.message.reply in
+        # customer_message_reply.py of this package): the subject carries the
+        # link's signature; the sender's address without an alias domain
+        alias = self._get_reply_alias_address(
+            "customer_messages.mail_alias_customer_message_unsubscribe",
+            self.message_id.company_id,
+        )
+        address = alias or email_normalize(email_from or "")
         if address:
-            subject = quote(f"Unsubscribe {category.name} {self.partner_id.id}")
+            partner_id = self.partner_id.id
+            token = category._get_unsubscribe_token(partner_id)
+            signed = f" [{partner_id}-{category.id}-{token}]" if alias else ""
+            subject = quote(f"Unsubscribe {category.name} {partner_id}{signed}")
             links.append(f"<mailto:{address}?subject={subject}>")
         return {
             "List-Unsubscribe": ", ".join(links),

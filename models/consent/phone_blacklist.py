@@ -75,16 +75,26 @@ class PhoneBlacklist(models.Model):
         consent log says it came by SMS keyword when called as superuser,
         as the webhook does).
 
-        :return: "blacklisted", "removed" or "ignored" (another text, or a
-            number that cannot be read)
+        Any other text is a reply: it lands through the gate of replies
+        (customer.message.reply._land_sms), on the customer and the line of
+        the last SMS sent to that number.
+
+        :return: "blacklisted", "removed", "replied" (a reply attached to
+            its customer), "kept" (a reply from a number no single customer
+            has) or "ignored" (an empty text, or a number that cannot be read)
         """
         words = (text or "").strip().upper().split()
         keyword = words[0].strip(".!") if words else ""
         sanitized = self.env["res.partner"]._phone_format(
             number=(number or "").strip(), force_format="E164"
         )
-        if not sanitized or keyword not in STOP_KEYWORDS | START_KEYWORDS:
+        if not sanitized or not keyword:
             return "ignored"
+        if keyword not in STOP_KEYWORDS | START_KEYWORDS:
+            reply = self.env["customer.message.reply"]._land_sms(
+                sanitized, text.strip()
+            )
+            return "replied" if reply.state == "attached" else "kept"
         blacklist = self.with_context(
             **self.env["customer.message.consent.log"]._get_source_context(
                 "sms_keyword"

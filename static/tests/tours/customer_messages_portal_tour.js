@@ -33,6 +33,24 @@ registry.category("web_tour.tours").add("customer_messages_portal", {
             trigger: ".o_customer_message_attachments a.o_customer_message_attachment:contains(.pdf)",
         },
         {
+            content: "Answer the message in the reply box",
+            trigger: ".o_customer_message_reply textarea[name=body]",
+            run: "edit Which invoice is this?",
+        },
+        {
+            content: "Send the reply",
+            trigger: ".o_customer_message_reply button.o_customer_message_reply_send",
+            run: "click",
+            expectUnloadPage: true,
+        },
+        {
+            content: "The reply is sent and listed under the message",
+            trigger: ".o_customer_message_reply_sent",
+        },
+        {
+            trigger: ".o_customer_message_reply_item:contains(Which invoice is this?)",
+        },
+        {
             content: "Back to the list",
             trigger: '.o_portal_submenu a[href="/my/messages"]',
             run: "click",
