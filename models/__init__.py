@@ -14,6 +14,7 @@ from . import customer_message_recipient
 from . import customer_message_recipient_portal
 from . import customer_message_recipient_outcome
 from . import customer_message_throttle
+from . import customer_message_eta
 from . import customer_message_daily_cap
 from . import customer_message_read_receipts
 from . import customer_message_approval

@@ -4,3 +4,4 @@ from . import customer_message_composer_preview
 from . import privacy_lookup_wizard
 from . import privacy_lookup_wizard_line
 from . import customer_message_composer_send_once
+from . import customer_message_composer_eta
