@@ -15,6 +15,7 @@ from . import customer_message_recipient_portal
 from . import customer_message_recipient_outcome
 from . import customer_message_throttle
 from . import customer_message_eta
+from . import customer_message_retention
 from . import customer_message_daily_cap
 from . import customer_message_read_receipts
 from . import customer_message_approval
@@ -43,6 +44,7 @@ from . import customer_message_rule_log
 from . import res_partner_reminders
 from . import customer_incident
 from . import customer_incident_notice
+from . import customer_incident_eta
 from . import customer_message_incident
 from . import mail_template_incident
 from . import res_partner_incident

@@ -167,6 +167,12 @@ class CustomerMessage(models.Model):
             what = self.env._("%(count)s emails", count=count)
         if not part["rate"]:
             return self.env._("%(what)s: no sending limit", what=what)
+        if part["seconds"] < 60:
+            return self.env._(
+                "%(what)s at %(rate)s: less than a minute",
+                what=what,
+                rate=self._format_rate(part["rate"]),
+            )
         return self.env._(
             "%(what)s at %(rate)s: about %(duration)s",
             what=what,

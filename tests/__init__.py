@@ -30,3 +30,4 @@ from . import test_consent_log
 from . import test_audience
 from . import test_clock
 from . import test_eta
+from . import test_retention
