@@ -90,9 +90,12 @@ def table_sizes(env):
     return dict(env.cr.fetchall())
 
 
-def vacuum(database, full=False):
+def vacuum(env, database, full=False):
     """VACUUM (FULL) of the tables, on a connection of its own: it cannot
-    run in a transaction."""
+    run in a transaction. This process's transaction ends first: its
+    snapshot would keep the deleted lines (as any open transaction on the
+    database does, for as long as it runs)."""
+    env.cr.commit()
     connection = psycopg2.connect(**sql_db.connection_info_for(database)[1])
     try:
         connection.autocommit = True
@@ -112,16 +115,16 @@ def run_retention(env, database, customers, lines):
         f"retention: {made} lines made in {time.perf_counter() - start:.1f} s",
         flush=True,
     )
-    vacuum(database)
+    vacuum(env, database)
     stages = [("before", table_sizes(env))]
     start = time.perf_counter()
     env["customer.message"]._cron_purge_old_lines()
     env.cr.commit()
     purge_time = time.perf_counter() - start
     stages.append(("after the purge", table_sizes(env)))
-    vacuum(database)
+    vacuum(env, database)
     stages.append(("after VACUUM", table_sizes(env)))
-    vacuum(database, full=True)
+    vacuum(env, database, full=True)
     stages.append(("after VACUUM FULL", table_sizes(env)))
     env.cr.execute(
         "SELECT count(*) FROM customer_message_recipient AS line "
