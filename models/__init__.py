@@ -16,6 +16,8 @@ from . import customer_message_recipient_outcome
 from . import customer_message_throttle
 from . import customer_message_eta
 from . import customer_message_retention
+from . import customer_message_pay_links
+from . import mail_template_pay_links
 from . import customer_message_daily_cap
 from . import customer_message_read_receipts
 from . import customer_message_approval
@@ -41,6 +43,8 @@ from . import customer_message_rule
 from . import customer_message_rule_due
 from . import customer_message_rule_step
 from . import customer_message_rule_log
+from . import customer_message_rule_pay_links
+from . import customer_message_rule_step_paid
 from . import res_partner_reminders
 from . import customer_incident
 from . import customer_incident_notice

@@ -31,3 +31,4 @@ from . import test_audience
 from . import test_clock
 from . import test_eta
 from . import test_retention
+from . import test_pay_links

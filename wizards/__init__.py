@@ -5,3 +5,4 @@ from . import privacy_lookup_wizard
 from . import privacy_lookup_wizard_line
 from . import customer_message_composer_send_once
 from . import customer_message_composer_eta
+from . import customer_message_composer_pay_links
