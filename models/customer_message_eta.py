@@ -130,7 +130,8 @@ class CustomerMessage(models.Model):
                 select,
             )
         )
-        return self._get_paced_part("email", row[0], zip(throttles, row[1:]))
+        covered = zip(throttles, row[1:], strict=True)
+        return self._get_paced_part("email", row[0], covered)
 
     @api.model
     def _estimate_sms_time(self, partners, company):
@@ -202,5 +203,7 @@ class CustomerMessage(models.Model):
         if days:
             return self.env._("%(days)s d %(hours)s h", days=days, hours=hours)
         if hours:
-            return self.env._("%(hours)s h %(minutes)s min", hours=hours, minutes=minutes)
+            return self.env._(
+                "%(hours)s h %(minutes)s min", hours=hours, minutes=minutes
+            )
         return self.env._("%(minutes)s min", minutes=minutes)

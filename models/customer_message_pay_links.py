@@ -71,9 +71,7 @@ class CustomerMessage(models.Model):
         if picked:
             domain &= Domain("id", "in", picked.ids)
         return (
-            self.env["account.move"]
-            .sudo()
-            .search(domain, order="invoice_date_due, id")
+            self.env["account.move"].sudo().search(domain, order="invoice_date_due, id")
         )
 
     def _get_pay_links_by_partner(self, partners):

@@ -55,15 +55,17 @@ class CustomerMessage(models.Model):
     )
 
     def _compute_counts(self):
-        super()._compute_counts()
+        result = super()._compute_counts()
         self._apply_kept_counts(KEPT_COUNTS[:5])
+        return result
 
     def _compute_read_counts(self):
-        super()._compute_read_counts()
+        result = super()._compute_read_counts()
         self._apply_kept_counts(KEPT_COUNTS[5:])
         for message in self.filtered("kept_counts"):
             published = message.published_count
             message.read_rate = message.read_count / published if published else 0.0
+        return result
 
     def _apply_kept_counts(self, fnames):
         """A purged message (or one being purged) counts what it kept."""

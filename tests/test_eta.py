@@ -20,9 +20,7 @@ class TestSendingEstimate(SendingCase):
         )
         cls.customers = cls.alice | cls.bob | cls.carol | cls.dave
         cls.Throttle = cls.env["customer.message.throttle"]
-        cls.outages = cls.env.ref(
-            "customer_messages.customer_message_category_service"
-        )
+        cls.outages = cls.env.ref("customer_messages.customer_message_category_service")
         cls.marketing = cls.env.ref(
             "customer_messages.customer_message_category_marketing"
         )
@@ -72,9 +70,7 @@ class TestSendingEstimate(SendingCase):
         # positive twin: fast enough, no warning
         throttle.sudo().write({"max_count": 20, "period": "minute"})
         composer = self._confirm(self.outages)
-        self.assertEqual(
-            composer.eta_text, "4 emails at 20/min: less than a minute"
-        )
+        self.assertEqual(composer.eta_text, "4 emails at 20/min: less than a minute")
         self.assertFalse(composer.eta_warning)
         # without any limit: no time, no warning
         throttle.sudo().unlink()
@@ -126,13 +122,14 @@ class TestIncidentEstimate(IncidentCase):
             incident.notice_eta,
             "2 emails at 1/h: about 2 h 0 min; 2 SMS at 1/min: about 2 min",
         )
-        self.assertIn("takes about 2 h 0 min to reach everyone", incident.notice_eta_warning)
+        self.assertIn(
+            "takes about 2 h 0 min to reach everyone", incident.notice_eta_warning
+        )
         # positive twin: at 10 a second, in time
         email_limit.write({"max_count": 600, "period": "minute"})
         incident.invalidate_recordset(["notice_eta", "notice_eta_warning"])
         self.assertEqual(
             incident.notice_eta,
-            "2 emails at 10/s: less than a minute; "
-            "2 SMS at 1/min: about 2 min",
+            "2 emails at 10/s: less than a minute; 2 SMS at 1/min: about 2 min",
         )
         self.assertFalse(incident.notice_eta_warning)

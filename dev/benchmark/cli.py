@@ -22,8 +22,8 @@ from .documents import run_documents
 from .measure import Meter
 from .paths import PATHS, run_customer_messages, run_smtplib
 from .report import print_profile, print_ratios, print_results
-from .retention import run_retention
 from .results import attempt, check_received, warm_up
+from .retention import run_retention
 from .workers import CronWorkers, setup_odoo
 
 # the raw smtplib baseline sends at most this many (it builds them first)
