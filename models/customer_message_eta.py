@@ -52,8 +52,11 @@ class CustomerMessage(models.Model):
         """
         company = company or self.env.company
         parts = []
-        if set(channels) & set(EMAIL_CHANNELS):
-            parts.append(self._estimate_email_time(partners, email_from, company))
+        email_channel = next((c for c in channels if c in EMAIL_CHANNELS), None)
+        if email_channel:
+            parts.append(
+                self._estimate_email_time(partners, email_channel, email_from, company)
+            )
         if "sms" in channels:
             parts.append(self._estimate_sms_time(partners, company))
         timed = [part["seconds"] for part in parts if part["rate"]]
@@ -87,7 +90,7 @@ class CustomerMessage(models.Model):
         }
 
     @api.model
-    def _estimate_email_time(self, partners, email_from, company):
+    def _estimate_email_time(self, partners, channel, email_from, company):
         Throttle = self.env["customer.message.throttle"]
         IrMailServer = self.env["ir.mail_server"].sudo()  # sudo: servers read only
         mail_server, _smtp_from = IrMailServer._find_mail_server(
@@ -107,7 +110,7 @@ class CustomerMessage(models.Model):
                 ("mail_server_id", "in", [False, mail_server.id]),
             ]
         )
-        _rules, select = self._select_exclusions(partners, "email")
+        _rules, select = self._select_exclusions(partners, channel)
         # sql: the emails under each limit counted in one pass over the
         # sendable customers (their domains compared, none read)
         counts = [

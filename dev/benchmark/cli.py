@@ -15,7 +15,13 @@ from smtp_sink import SMTPSink
 from odoo import api
 from odoo.modules.registry import Registry
 
-from .composer import measure_composer, print_composer, profile_composer
+from .composer import (
+    measure_composer,
+    measure_eta,
+    print_composer,
+    print_eta,
+    profile_composer,
+)
 from .context import Context
 from .data import count_customers, customer_names, prepare
 from .documents import run_documents
@@ -149,6 +155,7 @@ def bench(ctx, sink, args):
     if not args.no_composer:
         print("measuring the composer", flush=True)
         print_composer(*measure_composer(env), total)
+        print_eta(*measure_eta(env))
     if args.profile_composer:
         profile_composer(env)
     paths = [
