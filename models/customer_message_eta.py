@@ -154,10 +154,12 @@ class CustomerMessage(models.Model):
         now = time.time()
         seconds, rate = 0.0, None
         for throttle, throttle_count in covered:
+            if not throttle_count:
+                continue  # a limit of other domains does not pace these
             pace = throttle.max_count / PERIODS[throttle.period]
             # the slots sends in flight took already come first
             waiting = max((throttle.next_slot or 0.0) - now, 0.0)
-            throttle_seconds = waiting + throttle_count / pace if throttle_count else 0
+            throttle_seconds = waiting + throttle_count / pace
             if rate is None or throttle_seconds > seconds:
                 seconds, rate = throttle_seconds, pace
         return {"channel": channel, "count": count, "seconds": seconds, "rate": rate}

@@ -39,7 +39,7 @@ class TestSendingEstimate(SendingCase):
     def test_confirmation_says_how_long(self):
         # 4 emails through the server at 3 an hour; the 2 to example.org at
         # 1 an hour: the slowest limit decides (2 h)
-        self.Throttle.create(
+        server_limit = self.Throttle.create(
             {"mail_server_id": self.mail_server.id, "max_count": 3, "period": "hour"}
         )
         composer = self._confirm(self.marketing)
@@ -59,6 +59,10 @@ class TestSendingEstimate(SendingCase):
         )
         composer = self._confirm(self.marketing, self.alice | self.bob)
         self.assertEqual(composer.eta_text, "2 emails at 3/h: about 40 min")
+        # the example.org limit paces none of these: the server's decides
+        server_limit.sudo().unlink()
+        composer = self._confirm(self.marketing, self.alice | self.bob)
+        self.assertEqual(composer.eta_text, "2 emails: no sending limit")
 
     def test_outage_notice_warns_when_too_slow(self):
         throttle = self.Throttle.create(
