@@ -1,9 +1,7 @@
 import html
 import re
-from datetime import date, timedelta
 from urllib.parse import urlsplit
 
-from odoo import Command, fields
 from odoo.tests import HttpCase, tagged
 from odoo.tools import SQL
 
@@ -12,13 +10,11 @@ from .common import SendingCase
 PAY_LINK = re.compile(r'href="([^"]*/my/invoices/[^"]*)"')
 
 
-@tagged("customer_messages", "post_install", "-at_install")
-class TestPayLinks(HttpCase, SendingCase):
+class PayLinksCase(HttpCase, SendingCase):
     """Pay links in the emails (really delivered), opened by the customer
-    without logging in; a paid invoice gets no further dunning step and
-    counts in the dunning report. The invoices are paid by a payment
-    registered in Invoicing (Register payment), as the portal's payment
-    providers (account_payment) are not among the module's dependencies."""
+    without logging in. The invoices are paid by a payment registered in
+    Invoicing (Register payment), as the portal's payment providers
+    (account_payment) are not among the module's dependencies."""
 
     @classmethod
     def setUpClass(cls):
@@ -60,6 +56,11 @@ class TestPayLinks(HttpCase, SendingCase):
             )
         )
         invoice.invalidate_recordset(["invoice_date_due"])
+
+
+@tagged("customer_messages", "post_install", "-at_install")
+class TestPayLinks(PayLinksCase):
+    """The composer's Add pay links."""
 
     def test_composer_adds_pay_links(self):
         unpaid = self._create_invoice(self.alice, 80.0)
@@ -104,74 +105,3 @@ class TestPayLinks(HttpCase, SendingCase):
             self.assertNotEqual(page.status_code, 200, path)
             self.assertNotIn(unpaid.name, page.text, path)
             self.assertNotIn(bobs.name, page.text, path)
-
-    def _dunning_rule(self):
-        return (
-            self.env["customer.message.rule"]
-            .with_user(self.user_manager)
-            .create(
-                {
-                    "name": "Dunning",
-                    "trigger": "dunning",
-                    "hour": 0.0,
-                    "tz": "UTC",
-                    "working_days_only": False,
-                    "reseller_ids": self.own_reseller.ids,
-                    "step_ids": [
-                        Command.create(
-                            {
-                                "days": days,
-                                "timing": "after",
-                                "channel": "email",
-                                "template_id": self.dunning_template.id,
-                            }
-                        )
-                        for days in (1, 8)
-                    ],
-                }
-            )
-        )
-
-    def _run_rule(self, rule):
-        """The reminders' cron as the scheduler runs it, then the sending."""
-        rule.next_run = fields.Datetime.now() - timedelta(minutes=5)
-        self.env.ref(
-            "customer_messages.ir_cron_customer_message_rule_run"
-        ).method_direct_trigger()
-        self.env.ref(
-            "customer_messages.ir_cron_customer_message_process"
-        ).method_direct_trigger()
-        self.env.invalidate_all()
-
-    def test_dunning_paid_after_a_step(self):
-        rule = self._dunning_rule()
-        step_1, step_2 = rule.step_ids.sorted("offset_days")
-        alices = self._create_invoice(self.alice, 80.0)
-        bobs = self._create_invoice(self.bob, 50.0)
-        for invoice in alices | bobs:
-            self._set_due(invoice, date.today() - timedelta(days=1))
-        self._run_rule(rule)
-        (link,) = self._links("alice@example.com")
-        self.assertIn(f"/my/invoices/{alices.id}?access_token=", link)
-        self.assertEqual(len(self._links("bob@example.com")), 1)
-        page = self._open(link)
-        self.assertEqual(page.status_code, 200)
-        self.assertIn(alices.name, page.text)
-
-        # Alice pays after step 1: no step 2 for her; Bob gets it
-        self._pay(alices)
-        self.assertIn(alices.payment_state, ("paid", "in_payment"))
-        for invoice in alices | bobs:
-            self._set_due(invoice, date.today() - timedelta(days=8))
-        self._run_rule(rule)
-        self.assertEqual(len(self.received("alice@example.com")), 1)
-        self.assertEqual(len(self.received("bob@example.com")), 2)
-        self.assertEqual(len(self._links("bob@example.com")), 2)
-
-        # the dunning report, as the manager reads it
-        steps = (step_1 | step_2).with_user(self.user_manager)
-        self.assertEqual(steps.mapped("log_count"), [2, 1])
-        self.assertEqual(steps.mapped("paid_count"), [1, 0])
-        self._pay(bobs)
-        steps.invalidate_recordset(["paid_count"])
-        self.assertEqual(steps.mapped("paid_count"), [1, 1])

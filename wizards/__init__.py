@@ -1,8 +1,9 @@
 from . import customer_message_composer
 from . import customer_message_composer_recipients
 from . import customer_message_composer_preview
-from . import privacy_lookup_wizard
-from . import privacy_lookup_wizard_line
 from . import customer_message_composer_send_once
 from . import customer_message_composer_eta
 from . import customer_message_composer_pay_links
+
+# Feature packages
+from . import automation

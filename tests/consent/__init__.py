@@ -1,0 +1,2 @@
+from . import test_consent
+from . import test_consent_log

@@ -1,0 +1,2 @@
+from . import test_incidents
+from . import test_incident_eta
