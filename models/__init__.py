@@ -16,6 +16,10 @@ from . import customer_message_recipient
 from . import customer_message_recipient_portal
 from . import customer_message_recipient_outcome
 from . import customer_message_throttle
+from . import customer_message_eta
+from . import customer_message_retention
+from . import customer_message_pay_links
+from . import mail_template_pay_links
 from . import customer_message_daily_cap
 from . import customer_message_read_receipts
 from . import customer_message_approval

@@ -331,6 +331,15 @@ class CustomerMessage(models.Model):
                 values = dict.fromkeys(res_ids, "")
             for partner_id in res_ids:
                 rendered[partner_id][fname] = values[partner_id]
+        return message._hook_rendered(partners, rendered)
+
+    def _hook_rendered(self, partners, rendered):
+        """Hook: what ``_render_for_partners`` rendered, before it is used
+        (the preview, the lines' content), for the packages that add to it
+        (the pay links: customer_message_pay_links.py). Override it, call
+        ``super()``, change the dict it returns ({partner id: {"subject",
+        "body_html", "sms_body"}}) and return it."""
+        self.ensure_one()
         return rendered
 
     def _get_render_context(self):

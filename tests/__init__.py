@@ -25,10 +25,20 @@ from . import test_delivery_reports
 from . import test_session_limit
 from . import test_replies
 from . import test_replies_channels
+from . import test_eta
+from . import test_retention
+from . import test_pay_links
 
 # the feature packages' tests (each folder matches models/<package>/)
 from .incident import test_incidents, test_monitoring, test_status_page
+from .incident import test_incident_eta
 from .consent import test_consent, test_consent_log, test_feedback_loop
 from .consent import test_unsubscribe_by_email
-from .automation import test_automation, test_rules, test_schedules, test_clock
+from .automation import (
+    test_automation,
+    test_rules,
+    test_schedules,
+    test_clock,
+    test_dunning_pay_links,
+)
 from .privacy import test_privacy

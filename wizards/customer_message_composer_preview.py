@@ -76,6 +76,7 @@ class CustomerMessageComposer(models.TransientModel):
         "document_date_from",
         "document_date_to",
         "attachment_ids",
+        "add_pay_links",
     )
     def _compute_preview(self):
         for composer in self:

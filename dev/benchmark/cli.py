@@ -8,13 +8,20 @@ import cProfile
 import functools
 import threading
 import time
+from types import SimpleNamespace
 
 from smtp_sink import SMTPSink
 
 from odoo import api
 from odoo.modules.registry import Registry
 
-from .composer import measure_composer, print_composer, profile_composer
+from .composer import (
+    measure_composer,
+    measure_eta,
+    print_composer,
+    print_eta,
+    profile_composer,
+)
 from .context import Context
 from .data import count_customers, customer_names, prepare
 from .documents import run_documents
@@ -22,6 +29,7 @@ from .measure import Meter
 from .paths import PATHS, run_customer_messages, run_smtplib
 from .report import print_profile, print_ratios, print_results
 from .results import attempt, check_received, warm_up
+from .retention import run_retention
 from .workers import CronWorkers, setup_odoo
 
 # the raw smtplib baseline sends at most this many (it builds them first)
@@ -89,6 +97,15 @@ def parse_args(argv):
         help="also send N customers their own invoice as a PDF, freshly "
         "rendered and stored, against Invoicing's Send (account.move.send)",
     )
+    parser.add_argument(
+        "--retention",
+        type=int,
+        default=0,
+        metavar="LINES",
+        help="measure the retention instead of the paths: LINES old recipient "
+        "lines with their bodies (in messages of --count customers each) "
+        "purged by its scheduled action, and the table sizes before and after",
+    )
     parser.add_argument("--database", help=argparse.SUPPRESS)
     parser.add_argument("--check-args", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -130,12 +147,15 @@ def bench(ctx, sink, args):
     customers, warmup = prepare(env, sink.port, args.count)
     total = count_customers(env)
     print(f"{total} customers made in {time.perf_counter() - start:.1f} s", flush=True)
+    if args.retention:
+        return [run_retention_result(ctx, args, customers)]
     names = customer_names(env, customers)
     warmup_names = customer_names(env, warmup)
     env.invalidate_all()
     if not args.no_composer:
         print("measuring the composer", flush=True)
         print_composer(*measure_composer(env), total)
+        print_eta(*measure_eta(env))
     if args.profile_composer:
         profile_composer(env)
     paths = [
@@ -178,6 +198,13 @@ def bench(ctx, sink, args):
     if args.profile:
         results.append(profile_customer_messages(ctx, sink, customers, names))
     return results
+
+
+def run_retention_result(ctx, args, customers):
+    """The retention measure alone, as a result (problems when lines are
+    left or counts lost)."""
+    ok = run_retention(ctx.env, args.database, customers, args.retention)
+    return SimpleNamespace(problems=[] if ok else ["retention"])
 
 
 def bench_smtplib(ctx, sink, names):

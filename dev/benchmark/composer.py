@@ -81,6 +81,35 @@ def print_composer(timings, shown, total):
     )
 
 
+def measure_eta(env):
+    """The sending time of the confirmation (customer.message
+    _estimate_sending_time), for every customer of the database on email and
+    SMS, under a limit of 20 emails a second and one SMS a second, as a plain
+    Messages / User: [seconds per run], and the text of the last run."""
+    user = env["res.users"].search([("login", "=", MESSAGES_USER_LOGIN)])
+    Throttle = env["customer.message.throttle"]
+    Throttle.create({"channel": "email", "max_count": 1200, "period": "minute"})
+    Throttle.create({"channel": "sms", "max_count": 60, "period": "minute"})
+    Message = env["customer.message"].with_user(user)
+    Partner = env["res.partner"].with_user(user)
+    timings, text = [], ""
+    for _run in range(COMPOSER_RUNS):
+        env.invalidate_all()
+        start = time.perf_counter()
+        partners = Partner._search([("customer_status", "!=", False)])
+        text = Message._estimate_sending_time(partners, ["email", "sms"])["text"]
+        timings.append(time.perf_counter() - start)
+    env.cr.rollback()
+    return timings, text
+
+
+def print_eta(timings, text):
+    print(
+        f"  {'sending time estimate':<24}{min(timings):>8.3f}"
+        f"{statistics.median(timings):>8.3f}{max(timings):>8.3f}   {text}"
+    )
+
+
 def profile_composer(env):
     profiler = cProfile.Profile()
     measure_composer(env, profiler)

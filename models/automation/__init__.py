@@ -9,3 +9,5 @@ from . import customer_message_rule_step
 from . import customer_message_rule_log
 from . import res_partner_reminders
 from . import mail_template
+from . import customer_message_rule_pay_links
+from . import customer_message_rule_step_paid

@@ -6,3 +6,4 @@ from . import res_partner_incident
 from . import customer_incident_monitor
 from . import customer_incident_alert
 from . import customer_incident_status
+from . import customer_incident_eta

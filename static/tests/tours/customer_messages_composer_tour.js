@@ -60,6 +60,10 @@ registry.category("web_tour.tours").add("customer_messages_composer", {
             trigger: '.modal .o_customer_messages_confirm:contains("Planned maintenance")',
         },
         {
+            content: "The confirmation says how long the send takes at the sending limits",
+            trigger: '.modal div[name="eta"]:contains("2 emails: no sending limit")',
+        },
+        {
             content: "Confirm and send",
             trigger: '.modal footer button[name="action_send"]',
             run: "click",
