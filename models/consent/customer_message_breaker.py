@@ -93,7 +93,8 @@ class CustomerMessageCategory(models.Model):
 
     def _get_breaker_rates(self, settings):
         """(emails, bounces, complaints) of this category since the start
-        of the window (the last days, or since it was resumed): emails are
+        of the window (the last days, or since it was resumed: what
+        happened at the very moment of the resume is before it): emails are
         the lines done (sent or failed) on an email channel, bounces the
         hard bounces and sender refusals among them."""
         self.ensure_one()
@@ -106,7 +107,7 @@ class CustomerMessageCategory(models.Model):
             Domain("message_id.category_id", "=", self.id)
             & Domain("message_id.channel", "in", EMAIL_CHANNELS)
             & Domain("state", "in", ("sent", "error"))
-            & Domain("done_date", ">=", start)
+            & Domain("done_date", ">", start)
         )
         # one pass over the window's lines, counted per bounce kind
         counts = dict(Recipient._read_group(done, ["bounce_kind"], ["__count"]))
@@ -115,7 +116,7 @@ class CustomerMessageCategory(models.Model):
         complaints = (
             self.env["customer.message.complaint"]
             .sudo()
-            .search_count([("category_id", "=", self.id), ("date", ">=", start)])
+            .search_count([("category_id", "=", self.id), ("date", ">", start)])
         )
         return emails, bounces, complaints
 
