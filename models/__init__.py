@@ -60,3 +60,6 @@ from . import ir_cron
 from . import customer_message_time_box
 from . import mail_mail_sender_fault
 from . import mail_thread_blacklist
+from . import customer_message_display
+from . import customer_message_schedule_display
+from . import customer_message_recipient_status
