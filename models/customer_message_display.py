@@ -39,7 +39,7 @@ class CustomerMessage(models.Model):
         "message approved or scheduled later; empty while nobody got it.",
     )
     display_subject = fields.Char(
-        string="Subject",
+        string="Subject shown",
         compute="_compute_display_subject",
         help="The subject with the customer's placeholders shown as labels in "
         "brackets ([Customer]); each customer's own is on their line.",

@@ -91,7 +91,7 @@ class TestStaffViews(SendingCase):
             )
             self.assertTrue(arch.xpath("//field[@name='display_subject']"))
             self.assertFalse(
-                arch.xpath("//list/field[@name='subject'] | //h1/field[@name='subject']"),
+                arch.xpath("/list/field[@name='subject'] | //h1/field[@name='subject']"),
                 view,
             )
 
@@ -288,8 +288,11 @@ class TestStaffViews(SendingCase):
         arch = etree.fromstring(
             self.env.ref("customer_messages.customer_message_view_form").arch
         )
-        (sent_on,) = arch.xpath("//group[@name='audit_sent']/field[@string='Sent on']")
-        self.assertEqual(sent_on.get("name"), "first_sent_date")
+        audit = arch.xpath("//group[@name='audit_sent']")[0]
+        self.assertTrue(audit.xpath("field[@name='first_sent_date']"))
+        self.assertEqual(message._fields["first_sent_date"].string, "Sent on")
+        (confirmed,) = audit.xpath("field[@name='date']")
+        self.assertNotEqual(confirmed.get("string"), "Sent on")
 
     def test_proforma_label(self):
         draft = self._create_invoice(self.alice, 42.0, post=False)
