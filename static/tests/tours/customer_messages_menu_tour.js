@@ -57,13 +57,17 @@ registry.category("web_tour.tours").add("customer_messages_menu", {
             trigger: '.o_list_renderer:has(td:text("Other Tour Customer")):has(th:contains("Read on"))',
         },
         {
-            content: "Type the Customer ID of the tour customer and press Enter",
+            content: "Type the Customer ID of the tour customer in the search",
             trigger: '.o_data_row:has(td[name=partner_id]:text("Tour Customer")) td[name=customer_number]',
             async run(helpers) {
                 const customerId = this.anchor.textContent.replace(/\D/g, "");
                 await helpers.edit(customerId, ".o_searchview_input");
-                await helpers.press("Enter");
             },
+        },
+        {
+            content: "The search offers its fields: press Enter",
+            trigger: '.o_searchview_autocomplete:has(.o-dropdown-item:contains("Customer ID"))',
+            run: "press Enter",
         },
         {
             content: "The number searched the Customer ID",
