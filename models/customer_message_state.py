@@ -78,8 +78,8 @@ class CustomerMessage(models.Model):
 
     def _hook_done(self):
         """Extension point: these messages just finished (Sent, Sent with
-        error or Reached nobody), called by ``_update_state`` (the fallback channel wakes its
-        cron up: customer_message_fallback.py)."""
+        error or Reached nobody), called by ``_update_state`` (the fallback
+        channel wakes its cron up: customer_message_fallback.py)."""
 
     def _update_done_state(self):
         """Lines of finished messages changed after the fact (a bounce, an

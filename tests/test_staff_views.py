@@ -90,10 +90,8 @@ class TestStaffViews(SendingCase):
                 .get_view(self.env.ref(view).id)["arch"]
             )
             self.assertTrue(arch.xpath("//field[@name='display_subject']"))
-            self.assertFalse(
-                arch.xpath("/list/field[@name='subject'] | //h1/field[@name='subject']"),
-                view,
-            )
+            raw = "/list/field[@name='subject'] | //h1/field[@name='subject']"
+            self.assertFalse(arch.xpath(raw), view)
 
     def test_incident_notice_title(self):
         incident = self.env["customer.incident"].create(
@@ -208,17 +206,12 @@ class TestStaffViews(SendingCase):
         self.assertEqual(alice.delivery_status, "sent", "twin: sent reads Sent")
         self.assertFalse(alice.status_reason)
         Line = self.env["customer.message.recipient"].with_user(self.user_sender)
+        ours = Domain("message_id", "=", message.id)
         self.assertEqual(
-            Line.search(
-                [("message_id", "=", message.id), ("delivery_status", "in", ["deferred"])]
-            ),
-            bob,
+            Line.search(ours & Domain("delivery_status", "in", ["deferred"])), bob
         )
         self.assertEqual(
-            Line.search(
-                [("message_id", "=", message.id), ("delivery_status", "in", ["sent"])]
-            ),
-            alice,
+            Line.search(ours & Domain("delivery_status", "in", ["sent"])), alice
         )
         # the retry goes through: Sent, without a reason
         self.smtp_handler.deferred.clear()
@@ -234,7 +227,9 @@ class TestStaffViews(SendingCase):
 
     def test_email_log_searches_customer_id_first(self):
         arch = etree.fromstring(
-            self.env.ref("customer_messages.customer_message_recipient_view_search").arch
+            self.env.ref(
+                "customer_messages.customer_message_recipient_view_search"
+            ).arch
         )
         first = arch.xpath("//field")[0]
         self.assertEqual(first.get("name"), "customer_number")
@@ -298,7 +293,8 @@ class TestStaffViews(SendingCase):
         draft = self._create_invoice(self.alice, 42.0, post=False)
         label = self.env["customer.message"]._get_proforma_number(draft)
         amount = format_amount(self.env, 42.0, draft.currency_id)
-        self.assertEqual(label, f"{fields.Date.to_string(draft.invoice_date)} ({amount})")
+        day = fields.Date.to_string(draft.invoice_date)
+        self.assertEqual(label, f"{day} ({amount})")
         message = self._send(
             self.alice,
             user=self.user_messages,
