@@ -247,6 +247,13 @@ class TestStaffViews(SendingCase):
         )
         (rate,) = arch.xpath("//field[@name='read_rate']")
         self.assertEqual(rate.get("optional"), "show")
+        # the form shows the read and acknowledged counts plainly, beside
+        # the read rate, not only as buttons that fold under More
+        arch = etree.fromstring(
+            self.env.ref("customer_messages.customer_message_view_form").arch
+        )
+        for fname in ("read_count", "acknowledged_count"):
+            self.assertTrue(arch.xpath(f"//sheet/group//field[@name='{fname}']"))
 
     # item 10: a truthful state, sent date and pro-forma name
 
