@@ -279,7 +279,9 @@ class TestSchedules(SendingCase):
             .with_context(**action["context"])
         )
         form = Form(Schedule)
-        self.assertEqual(form.name, "Hello {{ object.name }}")
+        # named readably: a name is never rendered (the subject is)
+        self.assertEqual(form.name, "Hello [Customer]")
+        self.assertEqual(form.subject, "Hello {{ object.name }}")
         self.assertEqual(form.recipient_filter, "Locations: North Town")
         self.assertEqual(form.invoice_policy, "unpaid")
         form.interval_type = "monthly"
