@@ -5,15 +5,10 @@ from lxml import etree
 
 from odoo import fields
 from odoo.fields import Domain
-from odoo.tests import Form, tagged
+from odoo.tests import tagged
 from odoo.tools import format_amount
 
 from .common import SendingCase
-
-INCIDENT_SUBJECT = (
-    "{{ incident.kind == 'maintenance' and 'Planned maintenance' "
-    "or 'Service outage' }}: {{ incident.name }}"
-)
 
 
 @tagged("customer_messages", "post_install", "-at_install")
@@ -93,50 +88,6 @@ class TestStaffViews(SendingCase):
             self.assertTrue(arch.xpath("//field[@name='display_subject']"))
             raw = "/list/field[@name='subject'] | //h1/field[@name='subject']"
             self.assertFalse(arch.xpath(raw), view)
-
-    def test_incident_notice_title(self):
-        incident = self.env["customer.incident"].create(
-            {
-                "name": "Fiber cut in North Town",
-                "kind": "outage",
-                "location_ids": [fields.Command.set(self.location_north.ids)],
-            }
-        )
-        notice, update = self.env["customer.message"].create(
-            [
-                {"subject": INCIDENT_SUBJECT, "incident_id": incident.id},
-                {"subject": "Update: {{ incident.name }}", "incident_id": incident.id},
-            ]
-        )
-        notice = notice.with_user(self.user_sender)
-        self.assertEqual(
-            notice.display_subject, "Service outage: Fiber cut in North Town"
-        )
-        self.assertEqual(
-            update.with_user(self.user_sender).display_name,
-            "Update: Fiber cut in North Town",
-        )
-        incident.kind = "maintenance"
-        notice.invalidate_recordset(["display_subject"])
-        self.assertEqual(
-            notice.display_subject, "Planned maintenance: Fiber cut in North Town"
-        )
-
-    def test_recurring_message_default_name(self):
-        schedule = Form(
-            self.env["customer.message.schedule"]
-            .with_user(self.user_sender)
-            .with_context(
-                default_name="Monthly newsletter for {{ object.name }}",
-                default_subject="Monthly newsletter for {{ object.name }}",
-            )
-        )
-        self.assertEqual(schedule.name, "Monthly newsletter for [Customer]")
-        self.assertEqual(
-            schedule.subject,
-            "Monthly newsletter for {{ object.name }}",
-            "the subject is rendered for each customer",
-        )
 
     # item 3: the shipped unpaid reminder attaches the unpaid invoices
 

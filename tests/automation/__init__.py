@@ -1,0 +1,4 @@
+from . import test_automation
+from . import test_rules
+from . import test_schedules
+from . import test_clock
