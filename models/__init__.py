@@ -49,6 +49,8 @@ from . import ir_mail_server
 from . import customer_message_recipient_feedback
 from . import customer_message_reply
 from . import customer_message_reply_links
+from . import customer_message_display
+from . import customer_message_recipient_status
 
 # Feature packages: each extends the core through its hooks only
 from . import consent

@@ -12,6 +12,8 @@ CHANNELS = [
 ]
 EMAIL_CHANNELS = ("email", "portal_email")
 PORTAL_CHANNELS = ("portal", "portal_email")
+# a message is done in these states: no line is pending (customer_message_state.py)
+DONE_STATES = ("sent", "error", "unsent")
 # The fields rendered per customer, with their counterpart on the template (a
 # field without one is always its author's own text).
 RENDERED_FIELDS = {
@@ -155,6 +157,7 @@ class CustomerMessage(models.Model):
             ("processing", "Processing"),
             ("sent", "Sent"),
             ("error", "Sent with error"),
+            ("unsent", "Reached nobody"),
             ("cancelled", "Cancelled"),
             ("removed", "Removed"),
         ],

@@ -1,8 +1,9 @@
 from collections import defaultdict
 
-from odoo import api, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.fields import Domain
+from odoo.tools import format_amount
 
 
 class CustomerMessage(models.Model):
@@ -247,11 +248,19 @@ class CustomerMessage(models.Model):
 
     @api.model
     def _get_proforma_number(self, draft):
-        """How a pro-forma is named: its number, or the draft's id (as Odoo
-        names drafts, "Draft Invoice (* 34)")."""
+        """How a pro-forma is named, for the customer and staff alike (its
+        PDF, the composer's list of documents, the report's file name): its
+        number, or for a draft without one its date and amount,
+        "2026-12-08 (42.00 €)" (never its database id)."""
         if draft.name and draft.name != "/":
             return draft.name
-        return draft._origin.id or draft.id
+        return self.env._(
+            "%(date)s (%(amount)s)",
+            date=fields.Date.to_string(
+                draft.invoice_date or fields.Date.context_today(draft)
+            ),
+            amount=format_amount(self.env, draft.amount_total, draft.currency_id),
+        )
 
     def _get_proforma_pdfs(self, drafts):
         """{draft invoice: its pro-forma PDF}, rendered for this message."""

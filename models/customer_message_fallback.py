@@ -3,7 +3,7 @@ from datetime import timedelta
 from odoo import api, fields, models
 from odoo.fields import Domain
 
-from .customer_message import EMAIL_CHANNELS, PORTAL_CHANNELS
+from .customer_message import DONE_STATES, EMAIL_CHANNELS, PORTAL_CHANNELS
 
 # what a fallback message carries over from the message it stands in for
 FALLBACK_FIELDS = (
@@ -88,7 +88,7 @@ class CustomerMessage(models.Model):
 
     def _is_fallback_due(self):
         self.ensure_one()
-        if self.state not in ("sent", "error") or not self.fallback_channel:
+        if self.state not in DONE_STATES or not self.fallback_channel:
             return False
         if self.channel in PORTAL_CHANNELS:
             # the unread ones are known once the hours have passed
@@ -153,7 +153,7 @@ class CustomerMessage(models.Model):
         not all reached get it on that channel."""
         messages = self.search(
             Domain("fallback_channel", "!=", False)
-            & Domain("state", "in", ("sent", "error"))
+            & Domain("state", "in", DONE_STATES)
             & Domain("fallback_ids", "=", False),
             order="id",
         )

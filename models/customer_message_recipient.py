@@ -179,7 +179,7 @@ class CustomerMessageRecipient(models.Model):
                 if recipient.erased_date
                 else recipient.partner_id.display_name
             )
-            recipient.display_name = f"{recipient.message_id.subject} - {customer}"
+            recipient.display_name = f"{recipient.message_id.display_name} - {customer}"
 
     # ------------------------------------------------------------------
     # QUEUE RECORDS (made and sent by customer.message._queue_batch)

@@ -6,7 +6,12 @@ from odoo.exceptions import UserError
 from odoo.fields import Domain
 
 from ..tools.placeholders import placeholders_to_qweb
-from .customer_message import EMAIL_CHANNELS, PORTAL_CHANNELS, RENDERED_FIELDS
+from .customer_message import (
+    DONE_STATES,
+    EMAIL_CHANNELS,
+    PORTAL_CHANNELS,
+    RENDERED_FIELDS,
+)
 
 _logger = logging.getLogger(__name__)
 
@@ -79,6 +84,11 @@ class CustomerMessage(models.Model):
         elif records._name == "account.payment":
             values.setdefault("payment_ids", [fields.Command.set(records.ids)])
         template = self.env["mail.template"].browse(values.get("template_id"))
+        if template:
+            # what the template sets (its document rules: the unpaid
+            # reminder's invoices; channel, SMS text) unless given
+            for fname, value in template._get_customer_message_settings().items():
+                values.setdefault(fname, value)
         if template and not values.get("subject"):
             values["subject"] = template.subject
             values.setdefault("body_html", template.body_html)
@@ -197,7 +207,7 @@ class CustomerMessage(models.Model):
         auto_commit = self._auto_commit()
         Recipient = self.env["customer.message.recipient"]
         for message in self:
-            if message.state in ("cancelled", "removed", "sent", "error"):
+            if message.state in ("cancelled", "removed", *DONE_STATES):
                 continue
             if message.state == "new":
                 message.state = "processing"

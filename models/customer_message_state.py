@@ -5,6 +5,8 @@ import psycopg2.errors
 from odoo import fields, models
 from odoo.tools import SQL
 
+from .customer_message import DONE_STATES
+
 _logger = logging.getLogger(__name__)
 
 
@@ -21,7 +23,8 @@ class CustomerMessage(models.Model):
     # ------------------------------------------------------------------
 
     def _update_state(self):
-        """Done when no recipient is pending: Sent, or Sent with error.
+        """Done when no recipient is pending: Sent, Sent with error, or
+        Reached nobody (every line cancelled: its customers excluded).
 
         Two cron workers finishing the last batches of a message both get
         here: the one whose snapshot is older cannot write the message the
@@ -30,7 +33,9 @@ class CustomerMessage(models.Model):
         processing cron up, which settles the message if need be."""
         running = self.filtered(lambda m: m.state in ("new", "processing"))
         for message in running:
-            message.invalidate_recordset(["pending_count", "failed_count"])
+            message.invalidate_recordset(
+                ["pending_count", "failed_count", "sent_count"]
+            )
             if message.pending_count:
                 continue
             self.env.flush_all()
@@ -41,7 +46,7 @@ class CustomerMessage(models.Model):
                         SQL(
                             "UPDATE customer_message SET state = %s, done_date = %s, "
                             "write_uid = %s, write_date = %s WHERE id = %s",
-                            "error" if message.failed_count else "sent",
+                            message._get_done_state(),
                             fields.Datetime.now(),
                             self.env.uid,
                             self.env.cr.now(),
@@ -60,12 +65,21 @@ class CustomerMessage(models.Model):
             message.invalidate_recordset(
                 ["state", "done_date", "write_uid", "write_date"]
             )
-        running.filtered(lambda m: m.state in ("sent", "error"))._hook_done()
+        running.filtered(lambda m: m.state in DONE_STATES)._hook_done()
+
+    def _get_done_state(self):
+        """The state of a message none of whose lines is pending: Sent with
+        error while a line failed, Sent when one was sent, else Reached
+        nobody (never "Sent" for a message no customer got)."""
+        self.ensure_one()
+        if self.failed_count:
+            return "error"
+        return "sent" if self.sent_count else "unsent"
 
     def _hook_done(self):
-        """Extension point: these messages just finished (Sent, or Sent with
-        error), called by ``_update_state`` (the fallback channel wakes its
-        cron up: customer_message_fallback.py)."""
+        """Extension point: these messages just finished (Sent, Sent with
+        error or Reached nobody), called by ``_update_state`` (the fallback
+        channel wakes its cron up: customer_message_fallback.py)."""
 
     def _update_done_state(self):
         """Lines of finished messages changed after the fact (a bounce, an

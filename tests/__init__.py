@@ -28,10 +28,11 @@ from . import test_replies_channels
 from . import test_eta
 from . import test_retention
 from . import test_pay_links
+from . import test_staff_views
 
 # the feature packages' tests (each folder matches models/<package>/)
 from .incident import test_incidents, test_monitoring, test_status_page
-from .incident import test_incident_eta
+from .incident import test_incident_eta, test_incident_display
 from .consent import test_consent, test_consent_log, test_feedback_loop
 from .consent import test_unsubscribe_by_email
 from .automation import (

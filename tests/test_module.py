@@ -63,5 +63,36 @@ class TestModule(CustomerMessagesCommon):
 @tagged("customer_messages", "post_install", "-at_install")
 class TestModuleTour(BrowserTour, HttpCase, CustomerMessagesCommon):
     def test_menu_tour(self):
-        self._create_customer("Tour Customer", tariffs=self.tariff_fiber)
+        customer = self._create_customer(
+            "Tour Customer", tariffs=self.tariff_fiber, email="tour@example.com"
+        )
+        other = self._create_customer("Other Tour Customer", email="other@example.com")
+        # a message sent to both, and one that reached nobody: the History
+        # and the email log as staff read them
+        sent, unsent = self.env["customer.message"].create(
+            [
+                {"subject": "Your invoice, {{ object.name }}", "state": "sent"},
+                {"subject": "Tour notice to nobody", "state": "unsent"},
+            ]
+        )
+        self.env["customer.message.recipient"].create(
+            [
+                {
+                    "message_id": sent.id,
+                    "partner_id": partner.id,
+                    "email": partner.email,
+                    "subject": f"Your invoice, {partner.name}",
+                    "state": "sent",
+                }
+                for partner in (customer, other)
+            ]
+            + [
+                {
+                    "message_id": unsent.id,
+                    "partner_id": customer.id,
+                    "state": "cancelled",
+                    "failure_reason": "Excluded: no email address",
+                }
+            ]
+        )
         self.start_tour("/odoo", "customer_messages_menu", login="cm_manager")

@@ -86,7 +86,12 @@ class TestSingleSend(SendingCase):
         )
         self.assertEqual(receipt.res_id, payment.id)
         self.assertIn(payment.name.replace("/", "_"), receipt.name)
-        self.assertIn(f"Pro-forma invoice {draft.id}", proforma.name)
+        self.assertIn(
+            "Pro-forma invoice "
+            + self.env["customer.message"]._get_proforma_number(draft),
+            proforma.name,
+        )
+        self.assertNotIn(f"Pro-forma invoice {draft.id}.", proforma.name)
         self.assertNotIn(other_invoice.name.replace("/", "_") + ".pdf", pdfs)
         self.assertFalse(
             other_invoice.invoice_pdf_report_id, "nobody else's document was rendered"

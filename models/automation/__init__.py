@@ -11,3 +11,4 @@ from . import res_partner_reminders
 from . import mail_template
 from . import customer_message_rule_pay_links
 from . import customer_message_rule_step_paid
+from . import customer_message_schedule_display

@@ -18,6 +18,66 @@ registry.category("web_tour.tours").add("customer_messages_menu", {
             trigger: ".o_breadcrumb:contains(History)",
         },
         {
+            content: "A subject with a placeholder reads with a label, not a raw {{ }}",
+            trigger: '.o_list_renderer td[name=display_subject]:text("Your invoice, [Customer]")',
+        },
+        {
+            content: "No raw placeholder anywhere in the list",
+            trigger: ".o_list_renderer:not(:contains({{))",
+        },
+        {
+            content: "A message no customer got reads Reached nobody, and the read rate is a column",
+            trigger: '.o_list_renderer:has(td[name=state]:contains("Reached nobody")):has(th:contains("Read rate"))',
+        },
+        {
+            content: "Open the filters",
+            trigger: ".o_searchview_dropdown_toggler",
+            run: "click",
+        },
+        {
+            content: "Tick Sent beside the default Any (without removed)",
+            trigger: ".o_filter_menu .o-dropdown-item:text(Sent)",
+            run: "click",
+        },
+        {
+            content: "Both filters apply: the message that reached nobody is gone",
+            trigger: '.o_list_renderer:has(td[name=display_subject]:contains("Your invoice")):not(:has(td:contains("Tour notice to nobody")))',
+        },
+        {
+            content: "Open the Logs menu",
+            trigger: '.o_menu_sections button:contains("Logs")',
+            run: "click",
+        },
+        {
+            trigger: ".o-dropdown-item:text(Email)",
+            run: "click",
+        },
+        {
+            content: "The email log lists both customers, with a Read on column",
+            trigger: '.o_list_renderer:has(td:text("Other Tour Customer")):has(th:contains("Read on"))',
+        },
+        {
+            content: "Type the Customer ID of the tour customer in the search",
+            trigger: '.o_data_row:has(td[name=partner_id]:text("Tour Customer")) td[name=customer_number]',
+            async run(helpers) {
+                const customerId = this.anchor.textContent.replace(/\D/g, "");
+                await helpers.edit(customerId, ".o_searchview_input");
+            },
+        },
+        {
+            content: "The search offers its fields: press Enter",
+            trigger: '.o_searchview_autocomplete:has(.o-dropdown-item:contains("Customer ID"))',
+            run: "press Enter",
+        },
+        {
+            content: "The number searched the Customer ID",
+            trigger: '.o_searchview_facet:contains("Customer ID")',
+        },
+        {
+            content: "Only that customer's lines are left",
+            trigger: '.o_list_renderer:has(td:text("Tour Customer")):not(:has(td:text("Other Tour Customer")))',
+        },
+        {
             content: "Open the Customers menu",
             trigger: '.o_menu_sections button:contains("Customers")',
             run: "click",
