@@ -46,6 +46,7 @@
         "views/customer_message_preference_views.xml",
         "views/customer_message_consent_templates.xml",
         "views/customer_message_consent_log_views.xml",
+        "views/res_config_settings_views.xml",
         "wizards/customer_message_composer_views.xml",
         "data/base_automation_data.xml",
         "views/customer_messages_menus.xml",

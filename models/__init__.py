@@ -60,3 +60,5 @@ from . import ir_cron
 from . import customer_message_time_box
 from . import mail_mail_sender_fault
 from . import mail_thread_blacklist
+from . import res_config_settings
+from . import customer_incident_name

@@ -29,3 +29,4 @@ from . import test_delivery_recheck
 from . import test_consent_log
 from . import test_audience
 from . import test_clock
+from . import test_answer_at_once
