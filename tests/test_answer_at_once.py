@@ -113,8 +113,15 @@ class TestAnswerAtOnce(HttpCase, SendingCase):
         self._run_crons()
         self.assertEqual(
             self._reached(),
-            sorted([*(self.crowd - self.blacklisted).mapped("email"), "cm.sender@example.com"]),
-            "the customers once, and the author told of the approval",
+            sorted(
+                [
+                    *(self.crowd - self.blacklisted).mapped("email"),
+                    "cm.manager@example.com",
+                    "cm.sender@example.com",
+                ]
+            ),
+            "the customers once; the manager asked, the author told, by "
+            "Odoo's mail queue",
         )
         self.assertLines(message, {self.blacklisted: ("cancelled", "blacklisted")})
 

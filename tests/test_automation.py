@@ -32,6 +32,7 @@ class TestAutomation(HttpCase, SendingCase, SMSGatewayCase):
         self._activate("customer_messages.base_automation_invoice_posted")
         invoice = self._create_invoice(self.alice, 120.0, post=False)
         other = self._create_invoice(self.alice, 20.0)  # posted too: its own message
+        self._process()
         self.smtp_handler.messages.clear()
         invoice.action_post()
         self.assertFalse(self.smtp_handler.messages, "queued, not sent in the click")
@@ -188,6 +189,8 @@ class TestAutomation(HttpCase, SendingCase, SMSGatewayCase):
         action.with_context(
             active_model="customer.service", active_ids=services.ids
         ).run()
+        self.assertFalse(self.smtp_handler.messages, "queued: the action answers at once")
+        self._process()
         self.assertEqual(len(self.smtp_handler.messages), 2)
         self.assertEqual(
             self.received("bob@example.com")[0]["Subject"], "Notice for Bob Company"
