@@ -152,7 +152,6 @@ class TestAnswerAtOnce(HttpCase, SendingCase):
         self._run_crons()
         self.assertIn("cm.manager@example.com", self._reached())
 
-
     def test_remind_queued(self):
         """Below the threshold, the reminder is queued for the cron."""
         self._set_threshold(0)
@@ -218,7 +217,9 @@ class TestAnswerAtOnce(HttpCase, SendingCase):
                 }
             )
         )
-        action = self._click("Run now", rule.with_user(self.user_manager).action_run_now)
+        action = self._click(
+            "Run now", rule.with_user(self.user_manager).action_run_now
+        )
         self.assertIn("queued", action["params"]["message"])
         message = rule.message_ids
         self.assertEqual(message.state, "new")

@@ -189,7 +189,9 @@ class TestAutomation(HttpCase, SendingCase, SMSGatewayCase):
         action.with_context(
             active_model="customer.service", active_ids=services.ids
         ).run()
-        self.assertFalse(self.smtp_handler.messages, "queued: the action answers at once")
+        self.assertFalse(
+            self.smtp_handler.messages, "queued: the action answers at once"
+        )
         self._process()
         self.assertEqual(len(self.smtp_handler.messages), 2)
         self.assertEqual(

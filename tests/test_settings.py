@@ -104,7 +104,9 @@ class TestSettings(HttpCase, SendingCase):
                 "kwargs": {},
             },
         )
-        self.assertEqual(result[0]["customer_messages_sms_inbound_token"], "secret-token")
+        self.assertEqual(
+            result[0]["customer_messages_sms_inbound_token"], "secret-token"
+        )
 
     def test_demo_reminder_rules_active_and_safe(self):
         """The demo's rules show Run now (active) and send nothing on a
