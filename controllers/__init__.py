@@ -1,3 +1,5 @@
 from . import portal
-from . import portal_incident
+
+# Feature packages
 from . import consent
+from . import incident

@@ -1,3 +1,4 @@
+# The core: the message, its lines, sending and delivery, ISP customer data
 from . import customer_location
 from . import customer_tariff
 from . import customer_service
@@ -20,10 +21,8 @@ from . import customer_message_approval
 from . import customer_message_timing
 from . import customer_message_quiet_hours
 from . import customer_message_fallback
-from . import customer_message_schedule
 from . import account_move
 from . import ir_actions_report
-from . import ir_actions_server
 from . import mail_mail
 from . import mail_mail_sending
 from . import mail_mail_settle
@@ -34,31 +33,16 @@ from . import sms_sms
 from . import sms_tracker
 from . import res_partner
 from . import res_partner_bounce
-from . import customer_message_triggers
-from . import customer_message_rule
-from . import customer_message_rule_due
-from . import customer_message_rule_step
-from . import customer_message_rule_log
-from . import res_partner_reminders
-from . import customer_incident
-from . import customer_incident_notice
-from . import customer_message_incident
-from . import mail_template_incident
-from . import res_partner_incident
 from . import customer_message_category
-from . import customer_message_preference
-from . import customer_message_consent
-from . import res_partner_consent
-from . import phone_blacklist
-from . import customer_message_recipient_privacy
-from . import customer_message_audit
-from . import res_partner_privacy
 from . import customer_message_keys
 from . import customer_message_claim
-from . import customer_message_consent_log
 from . import ir_cron
 from . import customer_message_time_box
 from . import mail_mail_sender_fault
 from . import mail_thread_blacklist
-from . import res_config_settings
-from . import customer_incident_name
+
+# Feature packages: each extends the core through its hooks only
+from . import consent
+from . import automation
+from . import incident
+from . import privacy

@@ -110,19 +110,6 @@ class CustomerMessage(models.Model):
         string="Sent by",
         help="The automation rule, server action or code that sent it.",
     )
-    server_action_id = fields.Many2one(
-        "ir.actions.server",
-        string="Server action",
-        ondelete="set null",
-        index="btree_not_null",
-    )
-    schedule_id = fields.Many2one(
-        "customer.message.schedule",
-        string="Recurring message",
-        ondelete="set null",
-        index="btree_not_null",
-        help="The recurring message this run was sent by.",
-    )
     is_test = fields.Boolean(compute="_compute_is_test", store=True)
     test_email = fields.Char(
         help="Test messages go to this address instead of the customer's."

@@ -56,11 +56,18 @@ class CustomerMessage(models.Model):
             self.category_id.requires_approval or 0 < threshold < self.pending_count
         ):
             return False
-        if self.origin == "manual" and not self.incident_id:
+        if self._is_direct_send():
             return True
         return not self.env["customer.message.setup.mixin"]._is_setup_trusted(
             self.configured_uid
         )
+
+    def _is_direct_send(self):
+        """Hook: whether this message was sent directly by its author (the
+        composer, code run by a user), rather than by something set up
+        beforehand (the incident package's notices, automation...)."""
+        self.ensure_one()
+        return self.origin == "manual"
 
     def _request_approval(self):
         """Hold the message and tell the managers."""

@@ -1,5 +1,4 @@
 import logging
-from urllib.parse import quote
 
 from markupsafe import Markup
 
@@ -42,12 +41,21 @@ class CustomerMessageRecipient(models.Model):
         ondelete="cascade",
     )
     # not required: a line outlives its customer (deleted, or erased by a
-    # privacy request: see customer_message_recipient_privacy.py), so that
+    # privacy request: see models/privacy/), so that
     # the history keeps its counts
     partner_id = fields.Many2one(
         "res.partner", string="Customer", index=True, ondelete="set null"
     )
     customer_number = fields.Integer(string="Customer ID", related="partner_id.id")
+    erased_date = fields.Datetime(
+        string="Erased on",
+        readonly=True,
+        copy=False,
+        help="When the customer's personal data was erased from this line (a "
+        "privacy request, or the customer deleted): its status and dates are "
+        "kept for the history.",
+    )
+
     company_id = fields.Many2one(
         related="message_id.company_id", store=True, index=True
     )
@@ -293,7 +301,7 @@ class CustomerMessageRecipient(models.Model):
             values["recipient_ids"] = [
                 fields.Command.link((self.address_partner_id or self.partner_id).id)
             ]
-            headers = self._get_unsubscribe_headers(email_from)
+            headers = self._hook_email_headers(email_from)
             if headers:
                 values["headers"] = repr(headers)
         attachments = message.attachment_ids | self.attachment_ids
@@ -301,25 +309,12 @@ class CustomerMessageRecipient(models.Model):
             values["attachment_ids"] = [fields.Command.set(attachments.ids)]
         return values
 
-    def _get_unsubscribe_headers(self, email_from):
-        """The one-click unsubscribe headers (RFC 8058) of the email of this
-        line, when its category offers it (marketing), else {}: computed
-        without a query (the link is signed with the database secret, a
-        cached parameter)."""
+    def _hook_email_headers(self, email_from):
+        """Extension point: the extra headers of the email of this line
+        ({name: value}, none here; the consent package adds the one-click
+        unsubscribe headers). Called per email: must not query."""
         self.ensure_one()
-        category = self.message_id.category_id
-        if not category.one_click_unsubscribe:
-            return {}
-        url = category._get_unsubscribe_url(self.partner_id.id, self.get_base_url())
-        links = [f"<{url}>"]
-        address = email_normalize(email_from or "")
-        if address:
-            subject = quote(f"Unsubscribe {category.name} {self.partner_id.id}")
-            links.append(f"<mailto:{address}?subject={subject}>")
-        return {
-            "List-Unsubscribe": ", ".join(links),
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        }
+        return {}
 
     def _hook_portal_email_body(self, body):
         """Extension point: the body of the email of the Customer portal &
@@ -384,3 +379,8 @@ class CustomerMessageRecipient(models.Model):
         sms = self.sms_id.filtered(lambda sms: sms.state == "outgoing")
         if sms:
             sms.sudo().send(unlink_failed=False, unlink_sent=False)
+
+    def _get_erased_placeholder(self):
+        """What replaces the customer's name, address and number."""
+        self.ensure_one()
+        return f"erased-{self.id}"

@@ -84,17 +84,26 @@ class MailTemplate(models.Model):
 
     @api.constrains("model_id")
     def _check_customer_message_model(self):
-        # sudo: whoever edits the template, the messages to send and the
-        # actions using it must keep rendering it on customers
-        messages = self.env["customer.message"].sudo()
-        actions = self.env["ir.actions.server"].sudo()
-        if messages.search_count(
-            [("template_id", "in", self.ids), ("state", "in", ("new", "processing"))],
-            limit=1,
-        ) or actions.search_count(
-            [("customer_message_template_id", "in", self.ids)], limit=1
-        ):
+        if self._is_used_by_customer_messages():
             self._check_customer_message_template()
+
+    def _is_used_by_customer_messages(self):
+        """Extension point: whether customer messages render these templates
+        (messages still to send here; the automation package adds its
+        server actions)."""
+        # sudo: whoever edits the template, the messages to send must keep
+        # rendering it on customers
+        return bool(
+            self.env["customer.message"]
+            .sudo()
+            .search_count(
+                [
+                    ("template_id", "in", self.ids),
+                    ("state", "in", ("new", "processing")),
+                ],
+                limit=1,
+            )
+        )
 
     def _check_customer_message_template(self):
         """Customer messages render their templates on customers: a template

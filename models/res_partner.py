@@ -215,7 +215,14 @@ class ResPartner(models.Model):
     def create(self, vals_list):
         if any(vals.get("is_reseller") for vals in vals_list):
             self._check_reseller_rights()
-        return super().create(vals_list)
+        return super().create(self._hook_prepare_create(vals_list))
+
+    def _hook_prepare_create(self, vals_list):
+        """Extension point of ``create``, the module's one override of it:
+        refuse what the user may not set on new contacts, and complete the
+        values (the date of a customer status: automation); returns them.
+        Must not query unless the values hold the package's own fields."""
+        return vals_list
 
     def write(self, vals):
         """The module's one override of ``res.partner.write``: every contact

@@ -4,6 +4,9 @@ from odoo import fields, models
 # (texted STOP to it): Odoo's own failure types for it, and the states a
 # gateway may answer (IAP has none; other providers map theirs to these).
 OPTED_OUT_FAILURE_TYPES = {"sms_optout", "sms_blacklist"}
+# how a consent change arrived, read by the consent log when the consent
+# package is there (models/consent/customer_message_consent_log.py)
+CONSENT_SOURCE_KEY = "customer_messages_consent_source"
 OPTED_OUT_PROVIDER_ERRORS = {"optout", "opted_out", "blacklisted", "unsubscribed"}
 
 
@@ -113,9 +116,7 @@ class SmsTracker(models.Model):
             # recorded in the consent log as the SMS provider's (the trackers
             # run as superuser, see the class)
             self.env["phone.blacklist"].with_context(
-                **self.env["customer.message.consent.log"]._get_source_context(
-                    "sms_provider"
-                )
+                **{CONSENT_SOURCE_KEY: "sms_provider"}
             )._add(
                 sorted(numbers),
                 message=self.env._(

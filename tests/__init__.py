@@ -4,7 +4,6 @@ from . import test_sending
 from . import test_mass_sending
 from . import test_recipients
 from . import test_sms
-from . import test_automation
 from . import test_portal
 from . import test_security
 from . import test_delivery
@@ -12,21 +11,20 @@ from . import test_throttle
 from . import test_bounce
 from . import test_history
 from . import test_limits
-from . import test_schedules
 from . import test_read_receipts
 from . import test_approval
 from . import test_fallback
-from . import test_rules
-from . import test_incidents
-from . import test_consent
-from . import test_privacy
 from . import test_uninstall
 from . import test_approval_setup
 from . import test_overrides
 from . import test_history_truth
 from . import test_send_once
 from . import test_delivery_recheck
-from . import test_consent_log
 from . import test_audience
-from . import test_clock
-from . import test_answer_at_once
+
+# the feature packages' tests (each folder matches models/<package>/)
+from .incident import test_incidents
+from .consent import test_consent, test_consent_log, test_settings
+from .automation import test_automation, test_rules, test_schedules, test_clock
+from .automation import test_answer_at_once
+from .privacy import test_privacy

@@ -6,7 +6,7 @@ from odoo.tests import HttpCase, JsonRpcException, tagged
 from odoo.tools import mute_logger
 
 from .common import FakeGateway
-from .test_incidents import IncidentCase
+from .incident.test_incidents import IncidentCase
 
 THRESHOLD = "customer_messages.approval_threshold"
 

@@ -7,7 +7,7 @@ from odoo.tests import HttpCase, JsonRpcException, freeze_time, new_test_user, t
 from odoo.tools import mute_logger
 
 from .common import FakeGateway
-from .test_incidents import IncidentCase
+from .incident.test_incidents import IncidentCase
 
 PROCESS_CRON = "customer_messages.ir_cron_customer_message_process"
 

@@ -1,6 +1,7 @@
 from . import customer_message_composer
 from . import customer_message_composer_recipients
 from . import customer_message_composer_preview
-from . import privacy_lookup_wizard
-from . import privacy_lookup_wizard_line
 from . import customer_message_composer_send_once
+
+# Feature packages
+from . import automation

@@ -1,0 +1,3 @@
+from . import test_consent
+from . import test_consent_log
+from . import test_settings
