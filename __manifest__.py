@@ -36,6 +36,7 @@
         "views/mail_template_views.xml",
         "views/res_partner_views.xml",
         "views/account_move_views.xml",
+        "views/ir_mail_server_views.xml",
         "views/customer_message_portal_templates.xml",
         "views/customer_message_category_views.xml",
         "wizards/customer_message_composer_views.xml",
@@ -48,6 +49,7 @@
         "views/consent/customer_message_preference_views.xml",
         "views/consent/customer_message_consent_templates.xml",
         "views/consent/customer_message_consent_log_views.xml",
+        "views/consent/customer_message_complaint_views.xml",
         "views/consent/res_config_settings_views.xml",
         "views/consent/customer_messages_menus.xml",
         # automation: recurring messages, reminder rules, server actions

@@ -40,6 +40,8 @@ from . import ir_cron
 from . import customer_message_time_box
 from . import mail_mail_sender_fault
 from . import mail_thread_blacklist
+from . import ir_mail_server
+from . import customer_message_recipient_feedback
 
 # Feature packages: each extends the core through its hooks only
 from . import consent

@@ -12,6 +12,8 @@ class CustomerMessageRecipient(models.Model):
     when a worker claims it, with the very rules that made the lines
     (``customer.message._get_exclusion_reasons``, in SQL for the whole
     batch), and the customers excluded now end Cancelled with the reason.
+    The lines of a bulk category paused by its circuit breaker are held
+    there too (``_hold_paused``): not sent, not cancelled.
 
     Every delivery path claims through this gate: the lines of a message
     (first send, cron batches, Retry failed, fallback messages, scheduled
@@ -21,6 +23,16 @@ class CustomerMessageRecipient(models.Model):
     by Odoo's SMS queue (``sms.sms._send_with_api``)."""
 
     _inherit = "customer.message.recipient"
+
+    def _hold_paused(self):
+        """Extension point of the gate of delivery: the lines to hold back
+        for now (claimed by the caller), neither sent nor cancelled; none
+        here (the consent package holds the lines of a bulk category paused
+        by its circuit breaker).
+
+        :return: the lines held
+        """
+        return self.browse()
 
     def _recheck_exclusions(self):
         """Cancel the lines whose customer may no longer receive their
@@ -34,7 +46,10 @@ class CustomerMessageRecipient(models.Model):
 
         :return: the lines still to deliver
         """
-        excluded = []
+        # the lines a package holds (the circuit breaker of bulk categories,
+        # models/consent/customer_message_breaker.py) wait, neither sent nor
+        # cancelled
+        excluded = self._hold_paused().ids
         for message, lines in self.grouped("message_id").items():
             partners = lines.partner_id
             if not partners:

@@ -205,7 +205,8 @@ class CustomerMessageRecipient(models.Model):
             )
             # the gate of delivery: customer_message_claim.py
             locked = lines.try_lock_for_update()._recheck_exclusions()
-            if locked or not lines:
+            if locked or not lines or message.pause_reason:
+                # paused by its category's circuit breaker: the rest waits too
                 return locked
             after_id = lines[-1].id
 
@@ -301,9 +302,12 @@ class CustomerMessageRecipient(models.Model):
             values["recipient_ids"] = [
                 fields.Command.link((self.address_partner_id or self.partner_id).id)
             ]
-            headers = self._hook_email_headers(email_from)
-            if headers:
-                values["headers"] = repr(headers)
+            # the line named in the email: complaint reports return it
+            headers = {
+                **self._hook_email_headers(email_from),
+                **self._get_line_header(),
+            }
+            values["headers"] = repr(headers)
         attachments = message.attachment_ids | self.attachment_ids
         if attachments:
             values["attachment_ids"] = [fields.Command.set(attachments.ids)]

@@ -224,24 +224,65 @@ class MailMail(models.Model):
                 for mail in mails:
                     outcome[mail.id] = mail._settle(error, retry, settle_cr)
             else:
-                try:
-                    outcome = mails._deliver_over(
-                        smtp_session,
-                        mail_server,
-                        alias_domain_id,
-                        retry,
-                        settle_cr,
-                        pacer,
-                    )
-                finally:
-                    try:
-                        smtp_session.quit()
-                    except smtplib.SMTPException:
-                        _logger.info("Customer messages: SMTP session already closed")
+                outcome = mails._deliver_in_sessions(
+                    smtp_session,
+                    mail_server,
+                    smtp_from,
+                    alias_domain_id,
+                    retry,
+                    settle_cr,
+                    pacer,
+                )
             if settle_cr:
                 # a snapshot that sees the outcomes committed on settle_cr
                 self.env.cr.commit()  # pylint: disable=invalid-commit
             mails._apply_outcome(outcome)
+
+    def _deliver_in_sessions(
+        self,
+        smtp_session,
+        mail_server,
+        smtp_from,
+        alias_domain_id,
+        retry,
+        settle_cr,
+        pacer,
+    ):
+        """Send these emails over the session, then over new sessions of the
+        same server (or the next one allowed) after each N emails, N being
+        the server's Emails per connection (customer_messages_session_limit;
+        0: all of them over one session). A session that broke or a worker
+        whose time is up ends the run: the emails not tried are released.
+
+        :return: the outcome of _deliver_over for the emails tried
+        """
+        limit = mail_server.customer_messages_session_limit or len(self)
+        outcome = {}
+        remaining = self
+        while smtp_session is not None:
+            part, remaining = remaining[:limit], remaining[limit:]
+            try:
+                done = part._deliver_over(
+                    smtp_session, mail_server, alias_domain_id, retry, settle_cr, pacer
+                )
+            finally:
+                try:
+                    smtp_session.quit()
+                except smtplib.SMTPException:
+                    _logger.info("Customer messages: SMTP session already closed")
+            outcome.update(done)
+            if not remaining or len(done) < len(part):
+                break
+            smtp_session, mail_server, error = self._connect_with_failover(
+                mail_server, smtp_from
+            )
+            if smtp_session is None:
+                _logger.warning("Customer messages: no SMTP connection: %s", error)
+                for mail in remaining:
+                    outcome[mail.id] = mail._settle(error, retry, settle_cr)
+            else:
+                limit = mail_server.customer_messages_session_limit or len(remaining)
+        return outcome
 
     @api.model
     def _connect_with_failover(self, mail_server, smtp_from):

@@ -41,8 +41,9 @@ class MailMail(models.Model):
                 failure_type = "mail_smtp"
                 bounce = delivery.recipient_refusal(answer) or ""
                 if delivery.sender_fault(answer):
-                    # the sending domain's fault: said so, not a bounce
+                    # the sending domain's fault: said so, not the address's
                     reason = self._describe_sender_fault(reason, self.email_from)
+                    bounce = "sender"
             attempts = self.customer_message_attempts + 1
             lifetime = retry["retry_lifetime"]
             expired = self.create_date + timedelta(seconds=lifetime)
@@ -146,9 +147,13 @@ class MailMail(models.Model):
             else:
                 by_kind[result[0]].append(mail_id)
         for (_failure_type, reason, bounce), mail_ids in by_kind["failed"].items():
-            if bounce:
+            if bounce in ("hard", "soft"):
                 self.browse(mail_ids).recipient_ids._note_email_bounce(
                     reason, hard=bounce == "hard"
+                )
+            if bounce:
+                self.browse(mail_ids).customer_message_recipient_id._set_bounce_kind(
+                    bounce
                 )
         if by_kind["sent"]:
             sent = self.browse(by_kind["sent"])

@@ -18,52 +18,77 @@ class MailThread(models.AbstractModel):
     def _routing_handle_bounce(self, email_message, message_dict):
         # A bounce of one of our emails turns its line into Sent with error;
         # sent emails are deleted, so the line is found by its Message-Id.
-        # Odoo counts the bounce on the contact; a permanent one (a 5.x.x
-        # status in the delivery report) suspends the address at once. A
-        # refusal of the sender (5.7.x: SPF, DKIM, DMARC...) counts against
-        # nobody (mail.thread.blacklist._message_receive_bounce).
-        sender_fault = self._get_sender_fault_status(email_message)
+        # The delivery report's status is read with the one table of
+        # tools/delivery.py (STATUS_TABLE): a hard bounce (5.1.x...)
+        # suspends the address at once, a soft one (4.x.x, a full mailbox)
+        # is counted by Odoo; a refusal of the sender (5.7.x: SPF, DKIM,
+        # DMARC...) counts against nobody (mail.thread.blacklist.
+        # _message_receive_bounce); a report that is no failure (Action:
+        # delayed...) is nobody's bounce. A complaint (an ARF report, which
+        # Odoo takes for a bounce: multipart/report) is no bounce either: it
+        # opts the customer out (the hook _hook_feedback_report: the consent
+        # package's complaints).
+        references = message_dict.get("bounced_msg_ids") or []
+        if self.env["customer.message.recipient"]._hook_feedback_report(email_message):
+            return None
+        status = self._get_delivery_status(email_message)
+        sender_fault = status and status["kind"] == "sender" and status["code"]
         if sender_fault and not self.env.context.get("customer_messages_sender_fault"):
             return self.with_context(
                 customer_messages_sender_fault=sender_fault
             )._routing_handle_bounce(email_message, message_dict)
+        # sudo: bounces are processed by the mail gateway, as whoever
+        # fetches the mail; only lines of the bounced email are changed
+        recipients = (
+            self.env["customer.message.recipient"]
+            .sudo()
+            .search([("email_reference", "in", references)])
+            if references
+            else self.env["customer.message.recipient"]
+        )
+        if recipients and status and status["kind"] == "none":
+            # a delay or relay notice of our email: not a bounce
+            return None
         result = super()._routing_handle_bounce(email_message, message_dict)
-        references = message_dict.get("bounced_msg_ids")
-        if references:
-            # sudo: bounces are processed by the mail gateway, as whoever
-            # fetches the mail; only lines of the bounced email are changed
-            recipients = (
-                self.env["customer.message.recipient"]
-                .sudo()
-                .search([("email_reference", "in", references)])
-            )
-            if recipients and sender_fault:
-                details = html2plaintext(message_dict.get("body") or "").strip()
-                for line in recipients:
-                    line._set_delivery_result(
-                        self.env["mail.mail"]._describe_sender_fault(
-                            details.splitlines()[0] if details else sender_fault,
-                            line.message_id._get_email_from(),
-                        )
+        if not recipients:
+            return result
+        details = html2plaintext(message_dict.get("body") or "").strip()
+        first_line = details.splitlines()[0] if details else ""
+        if status and status["kind"] in ("hard", "soft", "sender"):
+            recipients._set_bounce_kind(status["kind"])
+        if sender_fault:
+            for line in recipients:
+                line._set_delivery_result(
+                    self.env["mail.mail"]._describe_sender_fault(
+                        status["answer"] or first_line or sender_fault,
+                        line.message_id._get_email_from(),
+                        code=sender_fault,
                     )
-            elif recipients:
-                details = html2plaintext(message_dict.get("body") or "").strip()
-                hard = self._is_permanent_bounce(email_message)
-                recipients._set_delivery_result(
-                    self.env._("Bounced: %(details)s", details=details[:1000])
                 )
-                # the contact the email went to (a routed category's
-                # invoice contact), else the customer
-                recipients.mapped(
-                    lambda line: line.address_partner_id or line.partner_id
-                )._note_email_bounce(
-                    details.splitlines()[0] if details else self.env._("Bounced"),
-                    hard=hard,
-                    counted=True,
-                )
-                self._hook_customer_message_bounce(
-                    recipients, email_message, message_dict, hard, details
-                )
+            return result
+        hard = bool(status) and status["kind"] == "hard"
+        if status and status["cause"]:
+            cause = status["cause"]  # a lazy translation of STATUS_TABLE
+            reason = self.env._(
+                "%(kind)s bounce (%(code)s: %(cause)s): %(details)s",
+                kind=self.env._("Hard") if hard else self.env._("Soft"),
+                code=status["code"],
+                cause=self.env._(cause),
+                details=status["answer"] or first_line,
+            )
+        else:
+            reason = first_line or self.env._("Bounced")
+        recipients._set_delivery_result(
+            self.env._("Bounced: %(details)s", details=(reason + "\n" + details)[:1000])
+        )
+        # the contact the email went to (a routed category's invoice
+        # contact), else the customer
+        recipients.mapped(
+            lambda line: line.address_partner_id or line.partner_id
+        )._note_email_bounce(reason, hard=hard, counted=True)
+        self._hook_customer_message_bounce(
+            recipients, email_message, message_dict, hard, details
+        )
         return result
 
     def _hook_customer_message_bounce(
@@ -134,30 +159,48 @@ class MailThread(models.AbstractModel):
                 values += [str(value) for value in returned.get_all(name) or ()]
         return values
 
-    def _get_sender_fault_status(self, email_message):
-        """The 5.7.x status (see tools/delivery.py sender_fault) when the
-        delivery report (RFC 3464) says the receiving server refused the
-        sender, in its Status or its Diagnostic-Code; None otherwise."""
+    def _get_delivery_status(self, email_message):
+        """What the delivery report (RFC 3464) says, by the one table of
+        tools/delivery.py (STATUS_TABLE), or None when it is no delivery
+        report: {"kind": "hard" | "soft" | "sender" | "none", "code", "cause",
+        "fix", "answer"}. "none": its recipients were not failed (Action:
+        delayed, relayed, delivered, expanded). The Status field is read,
+        and the Diagnostic-Code (the receiving server's answer), whose code
+        wins when it names the sender (many servers report 5.0.0 in Status)
+        or when the Status is generic (x.0.0)."""
+        found = None
         for part in email_message.walk():
             if part.get_content_type() != "message/delivery-status":
                 continue
-            for block in part.get_payload():
-                for field in ("Status", "Diagnostic-Code"):
-                    value = str(block.get(field) or "").strip()
-                    value = value.partition(";")[2] if ";" in value else value
-                    status = delivery.sender_fault(value)
-                    if status:
-                        return status
-        return None
-
-    def _is_permanent_bounce(self, email_message):
-        """Whether the delivery report (RFC 3464) says the failure is
-        permanent: a Status of class 5 for a recipient."""
-        for part in email_message.walk():
-            if part.get_content_type() != "message/delivery-status":
-                continue
-            for block in part.get_payload():
-                status = (block.get("Status") or "").strip()
-                if status.startswith("5."):
-                    return True
-        return False
+            # the first block is about the whole message, the others about
+            # one recipient each
+            for block in part.get_payload()[1:] or part.get_payload():
+                action = str(block.get("Action") or "failed").strip().lower()
+                status = delivery.find_status(block.get("Status"))
+                answer = " ".join(
+                    str(block.get("Diagnostic-Code") or "").partition(";")[2].split()
+                )
+                diagnostic = delivery.find_status(answer)
+                code = status
+                by_diagnostic = delivery.classify_status(diagnostic)
+                if diagnostic and (
+                    not status
+                    or status.endswith(".0.0")
+                    or (by_diagnostic and by_diagnostic[0] == "sender")
+                ):
+                    code = diagnostic
+                kind, cause, fix = delivery.classify_status(code) or ("", "", "")
+                if action not in ("failed", ""):
+                    kind = "none"
+                result = {
+                    "kind": kind or "soft",
+                    "code": code or "",
+                    "cause": cause,
+                    "fix": fix,
+                    "answer": answer[:300],
+                }
+                if result["kind"] == "sender":
+                    return result
+                if found is None or found["kind"] == "none":
+                    found = result
+        return found

@@ -21,10 +21,12 @@ from . import test_history_truth
 from . import test_send_once
 from . import test_delivery_recheck
 from . import test_audience
+from . import test_delivery_reports
+from . import test_session_limit
 
 # the feature packages' tests (each folder matches models/<package>/)
 from .incident import test_incidents
-from .consent import test_consent, test_consent_log, test_settings
+from .consent import test_consent, test_consent_log, test_feedback_loop, test_settings
 from .automation import test_automation, test_rules, test_schedules, test_clock
 from .automation import test_answer_at_once
 from .privacy import test_privacy

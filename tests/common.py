@@ -131,8 +131,10 @@ class RecordingHandler:
     addresses listed in ``refused`` at RCPT time, as a real server does,
     defers (451, greylisting) those in ``deferred``, and ends the session
     (421) at RCPT time for the addresses in ``closing``, refuses the sender
-    (550 5.7.26, DMARC) for those in ``unauthenticated``, and answers each
-    message after ``delay`` seconds (a slow relay)."""
+    (550 5.7.26, DMARC) for those in ``unauthenticated``, answers a full
+    mailbox (552 5.2.2) for those in ``full``, and answers each message after
+    ``delay`` seconds (a slow relay). ``sessions`` counts the SMTP sessions
+    (connections) and ``session_messages`` the messages of each one."""
 
     def __init__(self):
         self.messages = []
@@ -140,7 +142,21 @@ class RecordingHandler:
         self.deferred = set()
         self.closing = set()
         self.unauthenticated = set()
+        self.full = set()
         self.delay = 0.0
+        self.session_messages = []
+
+    @property
+    def sessions(self):
+        return len(self.session_messages)
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        if not getattr(session, "customer_messages_counted", False):
+            session.customer_messages_counted = True
+            session.customer_messages_index = len(self.session_messages)
+            self.session_messages.append(0)
+        return responses
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.lower() in self.unauthenticated:
@@ -154,12 +170,17 @@ class RecordingHandler:
             return "451 4.7.1 Greylisted, please try again later"
         if address.lower() in self.refused:
             return f"550 5.1.1 <{address}>: mailbox unavailable"
+        if address.lower() in self.full:
+            return f"552 5.2.2 <{address}>: mailbox full"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         if self.delay:
             await asyncio.sleep(self.delay)
+        index = getattr(session, "customer_messages_index", None)
+        if index is not None:
+            self.session_messages[index] += 1
         self.messages.append(
             {
                 "mail_from": envelope.mail_from,
@@ -215,6 +236,8 @@ class SMTPServerCase(CustomerMessagesCommon):
         self.smtp_handler.deferred.clear()
         self.smtp_handler.closing.clear()
         self.smtp_handler.unauthenticated.clear()
+        self.smtp_handler.full.clear()
+        self.smtp_handler.session_messages.clear()
         self.smtp_handler.delay = 0.0
 
     def received(self, address=None):

@@ -5,4 +5,6 @@ from . import res_partner_consent
 from . import phone_blacklist
 from . import customer_message_consent_log
 from . import customer_message_recipient
+from . import customer_message_complaint
+from . import customer_message_breaker
 from . import res_config_settings

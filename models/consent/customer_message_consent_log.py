@@ -11,6 +11,7 @@ CONSENT_SOURCES = [
     ("sms_provider", "SMS provider"),
     ("staff", "Staff"),
     ("system", "System"),
+    ("complaint", "Complaint (feedback loop)"),
 ]
 # CONSENT_SOURCE_KEY: the context key trusted code (running as superuser)
 # sets to say how the change arrived; ignored for everybody else, who cannot

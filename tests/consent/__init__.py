@@ -1,3 +1,4 @@
 from . import test_consent
 from . import test_consent_log
+from . import test_feedback_loop
 from . import test_settings
