@@ -71,6 +71,8 @@
         "views/incident/customer_incident_views.xml",
         "views/incident/customer_incident_portal_templates.xml",
         "views/incident/customer_messages_menus.xml",
+        "views/incident/customer_incident_monitor_views.xml",
+        "views/incident/customer_incident_status_templates.xml",
         # privacy: the audit snapshot, erasure
         "views/privacy/customer_message_views.xml",
     ],

@@ -25,7 +25,7 @@ from . import test_delivery_reports
 from . import test_session_limit
 
 # the feature packages' tests (each folder matches models/<package>/)
-from .incident import test_incidents
+from .incident import test_incidents, test_monitoring, test_status_page
 from .consent import test_consent, test_consent_log, test_feedback_loop, test_settings
 from .automation import test_automation, test_rules, test_schedules, test_clock
 from .automation import test_answer_at_once

@@ -142,7 +142,7 @@ class CustomerIncident(models.Model):
         )
         return messages
 
-    def _send_resolved(self):
+    def _send_resolved(self, origin="manual", process="auto"):
         self.ensure_one()
         if self.state == "resolved":
             return self.notice_message_ids.filtered(
@@ -156,7 +156,7 @@ class CustomerIncident(models.Model):
                     name=self.name,
                 )
             )
-        messages = self._send_notice("resolved")
+        messages = self._send_notice("resolved", origin=origin, process=process)
         self._write_progress(
             {"state": "resolved", "date_resolved": fields.Datetime.now()}
         )
@@ -175,7 +175,7 @@ class CustomerIncident(models.Model):
                     "Choose the template of this notice of %(name)s.", name=self.name
                 )
             )
-        partners = self.audience_partner_ids
+        partners = self._get_notice_partners()
         if not partners:
             raise UserError(
                 self.env._("%(name)s has no customer to notify.", name=self.name)
@@ -191,6 +191,12 @@ class CustomerIncident(models.Model):
                 key_origin=self,
             )
         return messages
+
+    def _get_notice_partners(self):
+        """Extension point: the customers a notice goes to (the audience
+        frozen by the first notice; the status page adds its followers)."""
+        self.ensure_one()
+        return self.audience_partner_ids
 
     def _prepare_notice_values(self, notice, template, channel, origin):
         """The values of one notice's message (see _send_to_customers): the

@@ -1,1 +1,3 @@
 from . import test_incidents
+from . import test_monitoring
+from . import test_status_page
