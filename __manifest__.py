@@ -54,6 +54,7 @@
         "views/consent/customer_message_consent_log_views.xml",
         "views/consent/customer_message_reply_views.xml",
         "views/consent/customer_message_complaint_views.xml",
+        "views/consent/res_config_settings_views.xml",
         "views/consent/customer_messages_menus.xml",
         # automation: recurring messages, reminder rules, server actions
         "security/automation/ir.model.access.csv",

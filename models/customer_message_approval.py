@@ -79,7 +79,7 @@ class CustomerMessage(models.Model):
         for message in self:
             message.state = "to_approve"
             # sudo: the system writes the history (see customer_message.py)
-            message.sudo().message_post(
+            message.sudo()._post_decision_note(
                 body=self.env._(
                     "%(author)s asks for approval to send this message to "
                     "%(count)s customers.",
@@ -87,8 +87,20 @@ class CustomerMessage(models.Model):
                     count=message.pending_count,
                 ),
                 partner_ids=managers.partner_id.ids,
-                subtype_xmlid="mail.mt_note",
             )
+
+    def _post_decision_note(self, body, partner_ids):
+        """A note in the message's chatter for the managers or the author,
+        whose emails go through Odoo's mail queue, its cron woken at once:
+        Approve, Reject and Send answer without waiting for an SMTP server
+        (Odoo sends the notification emails of a post during the request
+        otherwise)."""
+        self.ensure_one()
+        self.with_context(mail_notify_force_send=False).message_post(
+            body=body, partner_ids=partner_ids, subtype_xmlid="mail.mt_note"
+        )
+        # sudo: Odoo's mail queue is woken for whoever posts
+        self.env.ref("mail.ir_cron_mail_scheduler_action").sudo()._trigger()
 
     def _check_approver(self):
         if not self.env.user.has_group(MANAGER_GROUP):
@@ -115,12 +127,12 @@ class CustomerMessage(models.Model):
             }
         )
         for message in messages:
-            message.message_post(
+            message._post_decision_note(
                 body=self.env._(
-                    "Approved by %(user)s: sending.", user=self.env.user.name
+                    "Approved by %(user)s: queued for sending.",
+                    user=self.env.user.name,
                 ),
                 partner_ids=message.author_id.partner_id.ids,
-                subtype_xmlid="mail.mt_note",
             )
         messages._action_queue(process="cron")
         return True
@@ -132,9 +144,8 @@ class CustomerMessage(models.Model):
         messages = self.sudo().filtered(lambda m: m.state == "to_approve")
         messages._cancel(self.env._("Rejected by %(user)s", user=self.env.user.name))
         for message in messages:
-            message.message_post(
+            message._post_decision_note(
                 body=self.env._("Rejected by %(user)s.", user=self.env.user.name),
                 partner_ids=message.author_id.partner_id.ids,
-                subtype_xmlid="mail.mt_note",
             )
         return True

@@ -33,7 +33,7 @@ from . import test_staff_views
 # the feature packages' tests (each folder matches models/<package>/)
 from .incident import test_incidents, test_monitoring, test_status_page
 from .incident import test_incident_eta, test_incident_display
-from .consent import test_consent, test_consent_log, test_feedback_loop
+from .consent import test_consent, test_consent_log, test_feedback_loop, test_settings
 from .consent import test_unsubscribe_by_email
 from .automation import (
     test_automation,
@@ -41,5 +41,6 @@ from .automation import (
     test_schedules,
     test_clock,
     test_dunning_pay_links,
+    test_answer_at_once,
 )
 from .privacy import test_privacy

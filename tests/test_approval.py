@@ -62,6 +62,10 @@ class TestApproval(SendingCase):
         self.assertFalse(self._customers_reached(), "nothing before the approval")
         self.assertTrue(self._notified(message, self.user_manager))
         self.assertTrue(self._notified(message, self.other_manager))
+        # the managers' emails wait in Odoo's mail queue (the send does not
+        # wait for the mail server), whose cron is woken
+        self.assertFalse(self.received("cm.manager2@example.com"))
+        self.env["mail.mail"].process_email_queue()
         (request,) = self.received("cm.manager2@example.com")
         self.assertIn("asks for approval", self.html_body(request))
 

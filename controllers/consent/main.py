@@ -10,8 +10,7 @@ from odoo.tools import consteq
 from odoo.addons.portal.controllers.portal import CustomerPortal
 
 from ...models.consent.customer_message_category import PREFERENCE_CHANNELS
-
-INBOUND_TOKEN_PARAM = "customer_messages.sms_inbound_token"
+from ...models.consent.res_config_settings import INBOUND_TOKEN_PARAM
 
 
 class CustomerMessagesConsent(CustomerPortal):
@@ -184,8 +183,9 @@ class CustomerMessagesConsent(CustomerPortal):
         "..."}`` or the same as form fields (``from`` and ``body`` are
         accepted for ``number`` and ``text``); the token may also come as the
         ``X-Customer-Messages-Token`` header. The token is the system
-        parameter customer_messages.sms_inbound_token: without it, the
-        webhook is off (404).
+        parameter customer_messages.sms_inbound_token, made in Settings >
+        Messages (models/consent/res_config_settings.py): without it, the webhook
+        is off (404).
 
         STOP adds the number to Odoo's phone blacklist, START removes it;
         any other text is a reply of the customer (see

@@ -196,13 +196,35 @@ class CustomerMessageRule(models.Model):
     # ------------------------------------------------------------------
 
     def action_run_now(self):
-        """Send the due steps now, whatever the hour (managers)."""
+        """Queue the due steps now, whatever the hour (managers): the
+        messages are recorded with their lines and logs at once (a second
+        click finds nothing due) and handed to the processing cron, as the
+        composer's Send does; the answer does not wait for their PDFs or
+        their delivery."""
         self.check_access("write")
+        messages = self.env["customer.message"]
         # sudo: the rule sends as the system, as its cron does (the
         # documents of every customer of the company, rendered and attached)
         for rule in self.sudo():
-            rule._run(fields.Datetime.now())
-        return True
+            messages |= rule._run(fields.Datetime.now(), process="cron")
+        if messages:
+            text = self.env._(
+                "%(count)s message(s) to %(customers)s customer(s) queued: they "
+                "are sent in the background (see Messages).",
+                count=len(messages),
+                customers=sum(messages.mapped("recipient_count")),
+            )
+        else:
+            text = self.env._("Nothing is due: no message was queued.")
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "message": text,
+                "type": "success" if messages else "info",
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
 
     def action_view_messages(self):
         self.ensure_one()

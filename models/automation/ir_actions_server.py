@@ -142,6 +142,11 @@ class IrActionsServer(models.Model):
                 action=name,
             ),
         }
+        # an automation rule or an action run from a list answers at once:
+        # the processing cron renders and delivers, as after the composer's
+        # Send; a scheduled action runs in a cron already
         return Message.with_context(
             customer_messages_trigger_keys=keys
-        )._send_to_customers(todo, values)
+        )._send_to_customers(
+            todo, values, process="auto" if self.usage == "ir_cron" else "cron"
+        )

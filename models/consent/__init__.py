@@ -8,3 +8,4 @@ from . import customer_message_recipient
 from . import customer_message_complaint
 from . import customer_message_breaker
 from . import customer_message_reply
+from . import res_config_settings

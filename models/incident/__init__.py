@@ -7,3 +7,4 @@ from . import customer_incident_monitor
 from . import customer_incident_alert
 from . import customer_incident_status
 from . import customer_incident_eta
+from . import customer_incident_name

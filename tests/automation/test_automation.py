@@ -15,6 +15,14 @@ class TestAutomation(HttpCase, SendingCase, SMSGatewayCase):
             {"phone": "+32 470 12 34 56", "country_id": cls.env.ref("base.be").id}
         )
 
+    def _process(self):
+        """The processing cron, which sends what the rules queued (a rule
+        fires during the user's click and answers at once)."""
+        self.env.ref(
+            "customer_messages.ir_cron_customer_message_process"
+        ).method_direct_trigger()
+        self.env.invalidate_all()
+
     def _activate(self, xmlid):
         record = self.env.ref(xmlid)
         record.active = True
@@ -24,8 +32,11 @@ class TestAutomation(HttpCase, SendingCase, SMSGatewayCase):
         self._activate("customer_messages.base_automation_invoice_posted")
         invoice = self._create_invoice(self.alice, 120.0, post=False)
         other = self._create_invoice(self.alice, 20.0)  # posted too: its own message
+        self._process()
         self.smtp_handler.messages.clear()
         invoice.action_post()
+        self.assertFalse(self.smtp_handler.messages, "queued, not sent in the click")
+        self._process()
 
         (email,) = self.received("alice@example.com")
         self.assertIn("Your new invoice", email["Subject"])
@@ -56,6 +67,7 @@ class TestAutomation(HttpCase, SendingCase, SMSGatewayCase):
         # sent the same invoice twice
         invoice.button_draft()
         invoice.action_post()
+        self._process()
         self.assertEqual(len(self.received("alice@example.com")), 1)
         self.assertEqual(
             self.env["customer.message"].search_count(
@@ -70,6 +82,7 @@ class TestAutomation(HttpCase, SendingCase, SMSGatewayCase):
         # a plain Messages / User blocks her: the rule sends as them
         self.alice.with_user(self.user_sender).customer_status = "blocked"
         self.env.flush_all()
+        self._process()
 
         self.assertEqual(
             [(number, text) for _path, number, text in FakeGateway.received],
@@ -84,6 +97,7 @@ class TestAutomation(HttpCase, SendingCase, SMSGatewayCase):
         self.bob.customer_status = "inactive"
         self.alice.customer_status = "active"
         self.alice.customer_status = "blocked"
+        self._process()
         self.assertEqual(len(self.smtp_handler.messages), 1)
 
     def test_unpaid_reminder_scheduled_action(self):
@@ -175,6 +189,10 @@ class TestAutomation(HttpCase, SendingCase, SMSGatewayCase):
         action.with_context(
             active_model="customer.service", active_ids=services.ids
         ).run()
+        self.assertFalse(
+            self.smtp_handler.messages, "queued: the action answers at once"
+        )
+        self._process()
         self.assertEqual(len(self.smtp_handler.messages), 2)
         self.assertEqual(
             self.received("bob@example.com")[0]["Subject"], "Notice for Bob Company"

@@ -108,5 +108,49 @@ registry.category("web_tour.tours").add("customer_messages_menu", {
             content: "The tariff plans list is shown",
             trigger: ".o_breadcrumb:contains(Tariff plans)",
         },
+        {
+            content: "Incidents",
+            trigger: '.o_menu_sections a:contains("Incidents"), .o_menu_sections button:contains("Incidents")',
+            run: "click",
+        },
+        {
+            trigger: ".o_breadcrumb:contains(Incidents)",
+        },
+        // An outage notice to one location, from Incidents: 5 clicks
+        // (a field typed counts once). The incident is an unplanned outage by
+        // default and names itself after its kind and locations.
+        {
+            content: "Click 1: New",
+            trigger: ".o_list_button_add",
+            run: "click",
+        },
+        {
+            content: "Click 2: type the location",
+            trigger: '.o_form_view div[name="location_ids"] input',
+            run: "edit North",
+        },
+        {
+            content: "Click 3: pick it",
+            trigger: '.ui-autocomplete .dropdown-item:contains("North Town")',
+            run: "click",
+        },
+        {
+            content: "The incident named itself",
+            trigger: '.o_form_view div[name="name"] input:value("Unplanned outage: North Town")',
+        },
+        {
+            content: "Click 4: Send notice",
+            trigger: '.o_form_view button[name="action_send_notice"]',
+            run: "click",
+        },
+        {
+            content: "Click 5: confirm",
+            trigger: ".modal footer button.btn-primary",
+            run: "click",
+        },
+        {
+            content: "The notice went out: the outage is ongoing",
+            trigger: '.o_form_view .o_statusbar_status button.o_arrow_button_current:contains("Ongoing")',
+        },
     ],
 });
