@@ -167,17 +167,16 @@ def strip(root):
     words_re = re.compile(rf"""["']({quoted})["']|\.({alternatives})\.""")
     tests_init = root / "tests" / "__init__.py"
     kept = []
-    for line in tests_init.read_text().splitlines():
-        match = re.match(r"from \. import (\w+)$", line)
-        if re.match(rf"from \.({alternatives}) import", line):
+    for node in ast.parse(tests_init.read_text()).body:
+        # from . import test_x (core), not from .<package> import ...
+        if not isinstance(node, ast.ImportFrom) or node.module:
             continue
-        if match:
-            test = (root / "tests" / f"{match.group(1)}.py").read_text()
-            if words_re.search(test):
-                continue
-        kept.append(line)
-    tests_init.write_text("\n".join(kept) + "\n")
-    return names, [line.split()[-1] for line in kept if line.startswith("from ")]
+        for alias in node.names:
+            test = (root / "tests" / f"{alias.name}.py").read_text()
+            if not words_re.search(test):
+                kept.append(alias.name)
+    tests_init.write_text("".join(f"from . import {name}\n" for name in kept))
+    return names, kept
 
 
 def main():
