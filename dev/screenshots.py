@@ -46,6 +46,8 @@ STATUS_FILTER = "status_active"
 TEMPLATE = "Customer messages: unpaid invoices reminder"
 CHANNEL = "Customer portal & Email"
 SUBJECT = "Your unpaid invoices, {{ object.name }}"
+# as staff read it in lists: the customer's placeholder as a label
+LIST_SUBJECT = "Your unpaid invoices, [Customer]"
 PORTAL_SUBJECT = "Your unpaid invoices, Joel Willis"
 CUSTOMER = "Greenfield Bakery"
 INCIDENT = "Network upgrade in Hillcrest"
@@ -198,7 +200,11 @@ class Screenshots:
         subject.fill(SUBJECT)
         subject.press("Tab")
         self.settle(page)
-        self.select(page, dialog, "invoice_policy", "All unpaid")
+        # the document rules are radio buttons: one click
+        dialog.locator(
+            ".o_field_widget[name=invoice_policy] input[data-value=last_unpaid]"
+        ).click()
+        self.settle(page)
         page.locator(".modal .modal-body").evaluate("body => body.scrollTo(0, 0)")
         self.shoot(page, "composer")
 
@@ -229,7 +235,7 @@ class Screenshots:
         self.settle(page, ".o_list_view .o_data_row")
         self.shoot(page, "history")
 
-        page.locator(".o_list_view .o_data_row", has_text=SUBJECT).first.click()
+        page.locator(".o_list_view .o_data_row", has_text=LIST_SUBJECT).first.click()
         self.settle(page, ".o_form_view .o_form_sheet")
         self.shoot(page, "message")
 
