@@ -9,6 +9,7 @@ from . import customer_message_clock_mixin
 from . import customer_message
 from . import customer_message_state
 from . import customer_message_sending
+from . import customer_message_rendering
 from . import customer_message_audience
 from . import customer_message_exclusions
 from . import customer_message_documents
